@@ -1,0 +1,387 @@
+//! Building circuits through [`Gates`]: constant folding, operand normalization,
+//! structural hashing and the `x^x`, `x&x`, `x&!x`, `!!x` rules.
+//!
+//! Bits are literals, as in and-inverter graphs: a node id and a complement flag.
+//! NOT only flips the flag, and XOR absorbs the flags of its operands, so a NOT
+//! gate is emitted only where an AND (or an output) reads a complemented node.
+//! Identical gates are found through a direct-mapped cache of fixed size, which
+//! keeps memory bounded on huge networks at the price of missing some far-apart
+//! duplicates; the same rules run in [`Counter`], so counting and building agree.
+
+use crate::gates::Gates;
+use crate::ir::{
+    Circuit, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
+    ValueType,
+};
+
+/// A bit while building: node id times two, plus one if complemented.
+/// Node 0 is the constant false, so `Wire::FALSE` and `Wire::TRUE` are literals 0 and 1.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Wire(u32);
+
+impl Wire {
+    pub const FALSE: Wire = Wire(0);
+    pub const TRUE: Wire = Wire(1);
+    fn node(self) -> u32 {
+        self.0 >> 1
+    }
+    fn complemented(self) -> bool {
+        self.0 & 1 == 1
+    }
+    fn is_const(self) -> bool {
+        self.node() == 0
+    }
+    fn of(node: u32, complemented: bool) -> Wire {
+        Wire(node << 1 | complemented as u32)
+    }
+}
+
+/// Gate counts by kind.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GateCounts {
+    pub and: u64,
+    pub xor: u64,
+    pub not: u64,
+}
+
+impl GateCounts {
+    pub fn total(&self) -> u64 {
+        self.and + self.xor + self.not
+    }
+    fn bump(&mut self, op: Op) {
+        match op {
+            Op::And => self.and += 1,
+            Op::Xor => self.xor += 1,
+            Op::Not => self.not += 1,
+        }
+    }
+}
+
+impl std::ops::Sub for GateCounts {
+    type Output = GateCounts;
+    fn sub(self, o: GateCounts) -> GateCounts {
+        GateCounts { and: self.and - o.and, xor: self.xor - o.xor, not: self.not - o.not }
+    }
+}
+
+const CACHE_BITS: u32 = 20;
+
+#[derive(Copy, Clone, Default)]
+struct CacheEntry {
+    /// op + 1 (0 means empty), a, b: positive node ids.
+    key: (u8, u32, u32),
+    node: u32,
+}
+
+/// The simplifying core shared by [`Builder`] and [`Counter`].
+struct Core {
+    next_node: u32,
+    cache: Vec<CacheEntry>,
+    counts: GateCounts,
+    /// Gates in SSA form, node ids (not yet circuit wires); `None` when only counting.
+    gates: Option<Vec<Gate>>,
+    inputs: Vec<InputSpec>,
+    outputs: Vec<(String, Recipient, Vec<Wire>, ValueType)>,
+    /// Section names with the gate counts at their start.
+    sections: Vec<(String, GateCounts)>,
+}
+
+impl Core {
+    fn new(record: bool) -> Core {
+        Core {
+            next_node: 1,
+            cache: Vec::new(),
+            counts: GateCounts::default(),
+            gates: record.then(Vec::new),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            sections: Vec::new(),
+        }
+    }
+
+    fn fresh(&mut self) -> u32 {
+        let n = self.next_node;
+        self.next_node = n
+            .checked_add(1)
+            .filter(|&n| n < (1 << 31))
+            .expect("circuit too large: more than 2^31 wires");
+        n
+    }
+
+    fn input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        assert!(
+            self.counts.total() == 0,
+            "input `{name}` declared after gates: declare all inputs first"
+        );
+        assert!(
+            self.inputs.iter().all(|i| i.name != name),
+            "input `{name}` declared twice"
+        );
+        self.inputs.push(InputSpec { name: name.to_string(), owner, bits, ty });
+        (0..bits).map(|_| Wire::of(self.fresh(), false)).collect()
+    }
+
+    /// Finds or makes the gate `op(a, b)` on positive nodes.
+    fn gate(&mut self, op: Op, a: u32, b: u32) -> u32 {
+        if self.cache.is_empty() {
+            self.cache = vec![CacheEntry::default(); 1 << CACHE_BITS];
+        }
+        let key = (op as u8 + 1, a, b);
+        let h = (a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (b as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+            ^ op as u64;
+        let slot = (h.wrapping_mul(0x1656_67B1_9E37_79F9) >> (64 - CACHE_BITS)) as usize;
+        let entry = self.cache[slot];
+        if entry.key == key {
+            return entry.node;
+        }
+        let node = self.fresh();
+        self.counts.bump(op);
+        if let Some(g) = &mut self.gates {
+            g.push(Gate { op, a, b, out: node });
+        }
+        self.cache[slot] = CacheEntry { key, node };
+        node
+    }
+
+    /// A positive node carrying the literal's value, emitting a NOT if needed.
+    fn materialize(&mut self, w: Wire) -> u32 {
+        if w.complemented() {
+            self.gate(Op::Not, w.node(), w.node())
+        } else {
+            w.node()
+        }
+    }
+
+    fn xor(&mut self, a: Wire, b: Wire) -> Wire {
+        let flip = a.complemented() ^ b.complemented();
+        let (x, y) = (a.node().min(b.node()), a.node().max(b.node()));
+        if x == y {
+            return Wire::of(0, flip);
+        }
+        if x == 0 {
+            return Wire::of(y, flip);
+        }
+        Wire::of(self.gate(Op::Xor, x, y), flip)
+    }
+
+    fn and(&mut self, a: Wire, b: Wire) -> Wire {
+        let (a, b) = (a.min(b), a.max(b));
+        if a == Wire::FALSE {
+            return Wire::FALSE;
+        }
+        if a == Wire::TRUE {
+            return b;
+        }
+        if a == b {
+            return a;
+        }
+        if a.node() == b.node() {
+            return Wire::FALSE;
+        }
+        let x = self.materialize(a);
+        let y = self.materialize(b);
+        Wire::of(self.gate(Op::And, x.min(y), x.max(y)), false)
+    }
+
+    fn section(&mut self, name: &str) {
+        self.sections.push((name.to_string(), self.counts));
+    }
+
+    fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
+        assert!(
+            self.outputs.iter().all(|o| o.0 != name),
+            "output `{name}` declared twice"
+        );
+        // Complemented outputs need a real NOT; emit it now so it is counted.
+        let bits = bits
+            .iter()
+            .map(|&w| if w.is_const() { w } else { Wire::of(self.materialize(w), false) })
+            .collect();
+        self.outputs.push((name.to_string(), recipient, bits, ty));
+    }
+
+    fn section_counts(&self) -> Vec<(String, GateCounts)> {
+        let mut out = Vec::new();
+        for (i, (name, start)) in self.sections.iter().enumerate() {
+            let end = self.sections.get(i + 1).map_or(self.counts, |s| s.1);
+            out.push((name.clone(), end - *start));
+        }
+        out
+    }
+}
+
+/// Builds a [`Circuit`] in SSA form (one wire per gate); run
+/// [`crate::passes::optimize`] on the result to drop dead gates and reuse slots.
+pub struct Builder {
+    core: Core,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder").field("counts", &self.core.counts).finish()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder { core: Core::new(true) }
+    }
+
+    /// Declares an input value of `bits` wires; all inputs come before any gate.
+    pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
+        self.core.input(name, owner, bits, ValueType::default())
+    }
+
+    /// Declares an input value with a tensor shape and number format.
+    pub fn typed_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        self.core.input(name, owner, bits, ty)
+    }
+
+    pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
+        self.core.output(name, recipient, bits, ValueType::default())
+    }
+
+    pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
+        self.core.output(name, recipient, bits, ty)
+    }
+
+    pub fn counts(&self) -> GateCounts {
+        self.core.counts
+    }
+
+    /// The circuit built so far, in SSA form: node n is wire n − 1.
+    pub fn finish(self) -> Circuit {
+        let core = self.core;
+        let gates: Vec<Gate> = core
+            .gates
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| Gate { op: g.op, a: g.a - 1, b: g.b - 1, out: g.out - 1 })
+            .collect();
+        let mut sections = Vec::new();
+        for (i, (name, start)) in core.sections.iter().enumerate() {
+            let end = core.sections.get(i + 1).map_or(core.counts, |s| s.1);
+            sections.push(Section { name: name.clone(), gates: start.total()..end.total() });
+        }
+        let outputs = core
+            .outputs
+            .into_iter()
+            .map(|(name, recipient, bits, ty)| OutputSpec {
+                name,
+                recipient,
+                bits: bits
+                    .into_iter()
+                    .map(|w| {
+                        if w.is_const() {
+                            OutBit::Const(w.complemented())
+                        } else {
+                            OutBit::Wire(w.node() - 1)
+                        }
+                    })
+                    .collect(),
+                ty,
+            })
+            .collect();
+        Circuit {
+            inputs: core.inputs,
+            outputs,
+            gates,
+            wires: core.next_node - 1,
+            sections,
+        }
+    }
+}
+
+impl Gates for Builder {
+    type Bit = Wire;
+    fn constant(&mut self, value: bool) -> Wire {
+        if value { Wire::TRUE } else { Wire::FALSE }
+    }
+    fn xor(&mut self, a: Wire, b: Wire) -> Wire {
+        self.core.xor(a, b)
+    }
+    fn and(&mut self, a: Wire, b: Wire) -> Wire {
+        self.core.and(a, b)
+    }
+    fn not(&mut self, a: Wire) -> Wire {
+        Wire(a.0 ^ 1)
+    }
+    fn known(&self, bit: Wire) -> Option<bool> {
+        bit.is_const().then(|| bit.complemented())
+    }
+    fn section(&mut self, name: &str) {
+        self.core.section(name)
+    }
+}
+
+/// Counts the gates a [`Builder`] would make, with the same simplifications, without
+/// storing them: the cost of a huge network in bounded memory.
+pub struct Counter {
+    core: Core,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counter").field("counts", &self.core.counts).finish()
+    }
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Counter::new()
+    }
+}
+
+impl Counter {
+    pub fn new() -> Counter {
+        Counter { core: Core::new(false) }
+    }
+    pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
+        self.core.input(name, owner, bits, ValueType::default())
+    }
+    pub fn typed_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        self.core.input(name, owner, bits, ty)
+    }
+    pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
+        self.core.output(name, recipient, bits, ValueType::default())
+    }
+    pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
+        self.core.output(name, recipient, bits, ty)
+    }
+    pub fn counts(&self) -> GateCounts {
+        self.core.counts
+    }
+    /// Gate counts per section, in order.
+    pub fn section_counts(&self) -> Vec<(String, GateCounts)> {
+        self.core.section_counts()
+    }
+}
+
+impl Gates for Counter {
+    type Bit = Wire;
+    fn constant(&mut self, value: bool) -> Wire {
+        if value { Wire::TRUE } else { Wire::FALSE }
+    }
+    fn xor(&mut self, a: Wire, b: Wire) -> Wire {
+        self.core.xor(a, b)
+    }
+    fn and(&mut self, a: Wire, b: Wire) -> Wire {
+        self.core.and(a, b)
+    }
+    fn not(&mut self, a: Wire) -> Wire {
+        Wire(a.0 ^ 1)
+    }
+    fn known(&self, bit: Wire) -> Option<bool> {
+        bit.is_const().then(|| bit.complemented())
+    }
+    fn section(&mut self, name: &str) {
+        self.core.section(name)
+    }
+}

@@ -1,0 +1,16 @@
+//! garnet circuits: the gate IR, a simplifying builder behind the [`Gates`] trait,
+//! optimization passes, bit-sliced plaintext evaluation, statistics and file formats.
+
+pub mod builder;
+pub mod eval;
+pub mod gates;
+pub mod ir;
+pub mod passes;
+pub mod stats;
+
+pub use builder::{Builder, Counter, GateCounts, Wire};
+pub use gates::{Gates, PlainBits, bits};
+pub use ir::{
+    Circuit, FixedFormat, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
+    ValueType,
+};
