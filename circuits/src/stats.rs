@@ -1,0 +1,268 @@
+//! Circuit statistics: gate counts, depths, live wires and the estimated traffic of
+//! a two-party run with free-XOR, half-gates and IKNP oblivious transfer.
+
+use crate::builder::GateCounts;
+use crate::ir::{Circuit, Op, Party, Recipient};
+use serde::Serialize;
+use std::fmt;
+
+/// Bytes on the wire per AND gate: two 128-bit half-gates ciphertexts.
+pub const BYTES_PER_AND: u64 = 32;
+/// Bytes per garbler input bit: its active label.
+pub const BYTES_PER_GARBLER_INPUT: u64 = 16;
+/// Bytes per evaluator input bit in IKNP correlated OT: one κ = 128-bit column row.
+pub const BYTES_PER_EVALUATOR_INPUT: u64 = 16;
+/// 128 Chou–Orlandi base OTs on Ristretto255: one point one way, 128 the other.
+pub const BASE_OT_BYTES: u64 = 32 + 128 * 32;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InputStat {
+    pub name: String,
+    pub owner: Party,
+    pub bits: u32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OutputStat {
+    pub name: String,
+    pub recipient: Recipient,
+    pub bits: u32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SectionStat {
+    pub name: String,
+    pub and_gates: u64,
+    pub xor_gates: u64,
+    pub not_gates: u64,
+    /// Garbled-table bytes of this section.
+    pub table_bytes: u64,
+}
+
+/// Where the bytes of a run go.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Traffic {
+    pub garbled_tables: u64,
+    pub garbler_labels: u64,
+    pub ot_extension: u64,
+    pub base_ot: u64,
+    pub output_decoding: u64,
+}
+
+impl Traffic {
+    pub fn total(&self) -> u64 {
+        self.garbled_tables + self.garbler_labels + self.ot_extension + self.base_ot + self.output_decoding
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    pub and_gates: u64,
+    pub xor_gates: u64,
+    pub not_gates: u64,
+    /// Wire slots, i.e. peak live wires once slots are allocated.
+    pub wires: u64,
+    /// Longest chain of AND gates (`None` when only counted, not built).
+    pub and_depth: Option<u32>,
+    pub depth: Option<u32>,
+    pub garbler_input_bits: u64,
+    pub evaluator_input_bits: u64,
+    pub output_bits: u64,
+    pub inputs: Vec<InputStat>,
+    pub outputs: Vec<OutputStat>,
+    pub estimated_bytes: u64,
+    pub traffic: Traffic,
+    pub sections: Vec<SectionStat>,
+}
+
+fn traffic(and: u64, garbler_bits: u64, evaluator_bits: u64, outputs: &[OutputStat]) -> Traffic {
+    let decoding_bits = |pred: fn(Recipient) -> bool| -> u64 {
+        outputs.iter().filter(|o| pred(o.recipient)).map(|o| o.bits as u64).sum()
+    };
+    let to_evaluator = decoding_bits(|r| r.includes(Party::Evaluator));
+    let to_garbler = decoding_bits(|r| r.includes(Party::Garbler));
+    Traffic {
+        garbled_tables: and * BYTES_PER_AND,
+        garbler_labels: garbler_bits * BYTES_PER_GARBLER_INPUT,
+        ot_extension: evaluator_bits * BYTES_PER_EVALUATOR_INPUT,
+        base_ot: if evaluator_bits > 0 { BASE_OT_BYTES } else { 0 },
+        output_decoding: to_evaluator.div_ceil(8) + to_garbler.div_ceil(8),
+    }
+}
+
+fn section_stat(name: &str, c: GateCounts) -> SectionStat {
+    SectionStat {
+        name: name.to_string(),
+        and_gates: c.and,
+        xor_gates: c.xor,
+        not_gates: c.not,
+        table_bytes: c.and * BYTES_PER_AND,
+    }
+}
+
+impl Stats {
+    /// Statistics of a built circuit, depths included.
+    pub fn of(c: &Circuit) -> Stats {
+        let mut counts = GateCounts::default();
+        let mut and_depth = vec![0u32; c.wires as usize];
+        let mut depth = vec![0u32; c.wires as usize];
+        let (mut max_and, mut max_all) = (0, 0);
+        let mut section_counts = vec![GateCounts::default(); c.sections.len()];
+        let mut s = 0;
+        for (i, g) in c.gates.iter().enumerate() {
+            let (a, b) = (g.a as usize, g.b as usize);
+            let d = depth[a].max(depth[b]) + 1;
+            let ad = and_depth[a].max(and_depth[b]) + (g.op == Op::And) as u32;
+            depth[g.out as usize] = d;
+            and_depth[g.out as usize] = ad;
+            max_all = max_all.max(d);
+            max_and = max_and.max(ad);
+            let delta = match g.op {
+                Op::And => GateCounts { and: 1, ..Default::default() },
+                Op::Xor => GateCounts { xor: 1, ..Default::default() },
+                Op::Not => GateCounts { not: 1, ..Default::default() },
+            };
+            counts = add(counts, delta);
+            while s < c.sections.len() && c.sections[s].gates.end <= i as u64 {
+                s += 1;
+            }
+            if s < c.sections.len() && c.sections[s].gates.contains(&(i as u64)) {
+                section_counts[s] = add(section_counts[s], delta);
+            }
+        }
+        let sections = c
+            .sections
+            .iter()
+            .zip(section_counts)
+            .map(|(sec, cnt)| section_stat(&sec.name, cnt))
+            .collect();
+        let mut st = Stats::from_counts(c, counts, sections);
+        st.and_depth = Some(max_and);
+        st.depth = Some(max_all);
+        st
+    }
+
+    /// Statistics from counts alone (e.g. from a [`crate::Counter`]), with the
+    /// circuit's interface for inputs and outputs; depths unknown.
+    pub fn from_counts(interface: &Circuit, counts: GateCounts, sections: Vec<SectionStat>) -> Stats {
+        let inputs: Vec<InputStat> = interface
+            .inputs
+            .iter()
+            .map(|i| InputStat { name: i.name.clone(), owner: i.owner, bits: i.bits })
+            .collect();
+        let outputs: Vec<OutputStat> = interface
+            .outputs
+            .iter()
+            .map(|o| OutputStat { name: o.name.clone(), recipient: o.recipient, bits: o.bits.len() as u32 })
+            .collect();
+        let party_bits = |p: Party| inputs.iter().filter(|i| i.owner == p).map(|i| i.bits as u64).sum();
+        let garbler_input_bits: u64 = party_bits(Party::Garbler);
+        let evaluator_input_bits: u64 = party_bits(Party::Evaluator);
+        let traffic = traffic(counts.and, garbler_input_bits, evaluator_input_bits, &outputs);
+        Stats {
+            and_gates: counts.and,
+            xor_gates: counts.xor,
+            not_gates: counts.not,
+            wires: interface.wires as u64,
+            and_depth: None,
+            depth: None,
+            garbler_input_bits,
+            evaluator_input_bits,
+            output_bits: outputs.iter().map(|o| o.bits as u64).sum(),
+            inputs,
+            outputs,
+            estimated_bytes: traffic.total(),
+            traffic,
+            sections,
+        }
+    }
+
+    /// Section statistics from per-section counts, e.g. [`crate::Counter::section_counts`].
+    pub fn sections_from_counts(counts: &[(String, GateCounts)]) -> Vec<SectionStat> {
+        counts.iter().map(|(n, c)| section_stat(n, *c)).collect()
+    }
+}
+
+fn add(a: GateCounts, b: GateCounts) -> GateCounts {
+    GateCounts { and: a.and + b.and, xor: a.xor + b.xor, not: a.not + b.not }
+}
+
+/// Thousands separators, for tables people read.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |d: Option<u32>| d.map_or("-".to_string(), |d| group(d as u64));
+        let rows = [
+            ("AND gates", group(self.and_gates)),
+            ("XOR gates", group(self.xor_gates)),
+            ("NOT gates", group(self.not_gates)),
+            ("AND depth", opt(self.and_depth)),
+            ("depth", opt(self.depth)),
+            ("wires (peak live)", group(self.wires)),
+            ("garbler input bits", group(self.garbler_input_bits)),
+            ("evaluator input bits", group(self.evaluator_input_bits)),
+            ("output bits", group(self.output_bits)),
+        ];
+        for (k, v) in rows {
+            writeln!(f, "{k:<22} {v:>16}")?;
+        }
+        writeln!(f, "{:<22} {:>16}", "estimated traffic", bytes(self.estimated_bytes))?;
+        let t = &self.traffic;
+        for (k, v) in [
+            ("garbled tables", t.garbled_tables),
+            ("garbler labels", t.garbler_labels),
+            ("OT extension", t.ot_extension),
+            ("base OT", t.base_ot),
+            ("output decoding", t.output_decoding),
+        ] {
+            writeln!(f, "  {k:<20} {:>16}", bytes(v))?;
+        }
+        writeln!(f)?;
+        writeln!(f, "{:<20} {:<10} {:>8}", "input", "owner", "bits")?;
+        for i in &self.inputs {
+            writeln!(f, "{:<20} {:<10} {:>8}", i.name, format!("{:?}", i.owner).to_lowercase(), i.bits)?;
+        }
+        writeln!(f, "{:<20} {:<10} {:>8}", "output", "recipient", "bits")?;
+        for o in &self.outputs {
+            writeln!(f, "{:<20} {:<10} {:>8}", o.name, format!("{:?}", o.recipient).to_lowercase(), o.bits)?;
+        }
+        if !self.sections.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "{:<20} {:>14} {:>14} {:>10} {:>12}", "section", "AND", "XOR", "NOT", "tables")?;
+            for s in &self.sections {
+                writeln!(
+                    f,
+                    "{:<20} {:>14} {:>14} {:>10} {:>12}",
+                    s.name,
+                    group(s.and_gates),
+                    group(s.xor_gates),
+                    group(s.not_gates),
+                    bytes(s.table_bytes)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

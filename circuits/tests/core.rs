@@ -1,0 +1,258 @@
+//! Builder rules, passes and evaluation, checked against independent references.
+
+use garnet_circuits::passes::{allocate_slots, dead_gates, optimize, validate};
+use garnet_circuits::random::{RandomSpec, random_circuit};
+use garnet_circuits::{Builder, Circuit, Counter, Gates, Op, OutBit, Party, PlainBits, Recipient};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+/// A random straight-line program over the `Gates` trait, so the same program runs
+/// on plain bools (the reference) and on the simplifying builder.
+#[derive(Clone, Debug)]
+enum Step {
+    Xor(usize, usize),
+    And(usize, usize),
+    Not(usize),
+    Or(usize, usize),
+    Mux(usize, usize, usize),
+    Const(bool),
+}
+
+fn random_program(rng: &mut StdRng, inputs: usize, steps: usize) -> Vec<Step> {
+    let mut prog = Vec::new();
+    for k in 0..steps {
+        let n = inputs + k;
+        let lo = n.saturating_sub(24);
+        let mut p = || rng.gen_range(lo..n);
+        let (x, y) = (p(), p());
+        let z = p();
+        prog.push(match rng.gen_range(0..14) {
+            0..=3 => Step::Xor(x, y),
+            4..=7 => Step::And(x, y),
+            8 => Step::And(x, x),
+            9 => Step::Xor(x, x),
+            10 => Step::Not(x),
+            11 => Step::Or(x, y),
+            12 => Step::Mux(x, y, z),
+            _ => Step::Const(rng.r#gen()),
+        });
+    }
+    prog
+}
+
+fn run<G: Gates>(g: &mut G, inputs: Vec<G::Bit>, prog: &[Step]) -> Vec<G::Bit> {
+    let mut v = inputs;
+    for s in prog {
+        let b = match *s {
+            Step::Xor(x, y) => g.xor(v[x], v[y]),
+            Step::And(x, y) => g.and(v[x], v[y]),
+            Step::Not(x) => g.not(v[x]),
+            Step::Or(x, y) => g.or(v[x], v[y]),
+            Step::Mux(s, x, y) => g.mux(v[s], v[x], v[y]),
+            Step::Const(c) => g.constant(c),
+        };
+        v.push(b);
+    }
+    v
+}
+
+/// Bit-at-a-time evaluation written independently of the library's evaluator.
+fn eval_bits(c: &Circuit, inputs: &[bool]) -> Vec<bool> {
+    let mut w = vec![false; c.wires as usize];
+    w[..inputs.len()].copy_from_slice(inputs);
+    for g in &c.gates {
+        w[g.out as usize] = match g.op {
+            Op::Xor => w[g.a as usize] ^ w[g.b as usize],
+            Op::And => w[g.a as usize] & w[g.b as usize],
+            Op::Not => !w[g.a as usize],
+        };
+    }
+    c.outputs
+        .iter()
+        .flat_map(|o| o.bits.iter())
+        .map(|b| match *b {
+            OutBit::Wire(x) => w[x as usize],
+            OutBit::Const(v) => v,
+        })
+        .collect()
+}
+
+fn random_bits(rng: &mut StdRng, n: usize) -> Vec<bool> {
+    (0..n).map(|_| rng.r#gen()).collect()
+}
+
+/// The program built into a circuit whose single output is every step's value.
+fn build(prog: &[Step], n_in: usize) -> (Circuit, Counter) {
+    let mut b = Builder::new();
+    let ins = b.input("x", Party::Evaluator, n_in as u32);
+    let all = run(&mut b, ins, prog);
+    b.output("all", Recipient::Evaluator, &all[n_in..]);
+    let mut c = Counter::new();
+    let ins = c.input("x", Party::Evaluator, n_in as u32);
+    let all_c = run(&mut c, ins, prog);
+    c.output("all", Recipient::Evaluator, &all_c[n_in..]);
+    (b.finish(), c)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn builder_simplifications_never_change_a_result(seed: u64) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let n_in = rng.gen_range(1..16);
+        let prog = random_program(&mut rng, n_in, 3000);
+        let (circuit, counter) = build(&prog, n_in);
+        validate(&circuit).unwrap();
+        // The counter applies the same rules, so it predicts the builder's gates exactly.
+        let st = garnet_circuits::stats::Stats::of(&circuit);
+        let k = counter.counts();
+        prop_assert_eq!((k.and, k.xor, k.not), (st.and_gates, st.xor_gates, st.not_gates));
+        for _ in 0..8 {
+            let x = random_bits(&mut rng, n_in);
+            let reference = run(&mut PlainBits, x.clone(), &prog);
+            let got = eval_bits(&circuit, &x);
+            prop_assert_eq!(&got[..], &reference[n_in..]);
+        }
+    }
+
+    #[test]
+    fn passes_preserve_results(seed: u64) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let spec = RandomSpec {
+            input_widths: vec![rng.gen_range(1..20), rng.gen_range(1..20)],
+            gates: rng.gen_range(1000..5000),
+            output_widths: vec![rng.gen_range(1..20), rng.gen_range(1..10), rng.gen_range(1..5)],
+            and_fraction: 0.4,
+            window: if rng.r#gen() { 0 } else { 48 },
+        };
+        let c = random_circuit(&mut rng, &spec);
+        validate(&c).unwrap();
+        let variants = [
+            ("dead_gates", dead_gates(c.clone())),
+            ("allocate_slots", allocate_slots(c.clone())),
+            ("optimize", optimize(c.clone())),
+            ("optimize twice", optimize(optimize(c.clone()))),
+            ("slots then dead", dead_gates(allocate_slots(c.clone()))),
+        ];
+        for (name, v) in &variants {
+            prop_assert!(validate(v).is_ok(), "{name}: {:?}", validate(v));
+        }
+        for _ in 0..8 {
+            let x = random_bits(&mut rng, c.input_bits() as usize);
+            let want = eval_bits(&c, &x);
+            for (name, v) in &variants {
+                prop_assert_eq!(&eval_bits(v, &x), &want, "pass {}", name);
+            }
+        }
+        let opt = &variants[2].1;
+        prop_assert!(opt.wires <= c.wires);
+        prop_assert!(opt.gates.len() <= c.gates.len());
+    }
+
+    #[test]
+    fn bit_sliced_equals_bit_at_a_time(seed: u64) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let spec = RandomSpec { gates: 2000, ..RandomSpec::default() };
+        let c = optimize(random_circuit(&mut rng, &spec));
+        let n = c.input_bits() as usize;
+        let samples: Vec<Vec<bool>> = (0..64).map(|_| random_bits(&mut rng, n)).collect();
+        let lanes: Vec<u64> = (0..n)
+            .map(|i| (0..64).fold(0u64, |acc, j| acc | (samples[j][i] as u64) << j))
+            .collect();
+        let out = c.eval_lanes(&lanes).unwrap();
+        for (j, s) in samples.iter().enumerate() {
+            let want = eval_bits(&c, s);
+            let got: Vec<bool> = out.iter().map(|l| (l >> j) & 1 == 1).collect();
+            prop_assert_eq!(got, want, "lane {}", j);
+        }
+        // And the per-value API agrees too.
+        let split = |s: &Vec<bool>| -> Vec<Vec<bool>> {
+            let mut at = 0;
+            c.inputs.iter().map(|i| { let v = s[at..at + i.bits as usize].to_vec(); at += i.bits as usize; v }).collect()
+        };
+        let many = c.eval_many(&samples.iter().map(split).collect::<Vec<_>>()).unwrap();
+        for (s, got) in samples.iter().zip(many) {
+            prop_assert_eq!(got.concat(), eval_bits(&c, s));
+        }
+    }
+}
+
+#[test]
+fn builder_rules() {
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 2);
+    let (p, q) = (x[0], x[1]);
+    let zero = b.zero();
+    let one = b.one();
+    let t = b.xor(p, p);
+    assert_eq!(b.known(t), Some(false), "x^x");
+    let np = b.not(p);
+    let t = b.xor(p, np);
+    assert_eq!(b.known(t), Some(true), "x^!x");
+    assert_eq!(b.and(p, p), p, "x&x");
+    let t = b.and(p, np);
+    assert_eq!(b.known(t), Some(false), "x&!x");
+    assert_eq!(b.not(np), p, "double NOT");
+    assert_eq!(b.and(p, one), p);
+    assert_eq!(b.and(p, zero), zero);
+    assert_eq!(b.xor(p, zero), p);
+    assert_eq!(b.xor(p, one), np);
+    assert_eq!(b.counts().total(), 0, "no gate for any of the above");
+    let a1 = b.and(p, q);
+    let a2 = b.and(q, p);
+    assert_eq!(a1, a2, "operand order is normalized and the gate reused");
+    let x1 = b.xor(p, q);
+    let nq = b.not(q);
+    let x2 = b.xor(np, nq);
+    assert_eq!(x1, x2, "!p ^ !q is p ^ q");
+    assert_eq!(b.counts().and, 1);
+    assert_eq!(b.counts().xor, 1);
+    let _ = b.and(np, q);
+    assert_eq!(b.counts().not, 1, "an AND reading a complement needs a real NOT");
+}
+
+#[test]
+fn slots_reach_peak_live_wires_on_a_chain() {
+    // A chain x0 ^ x1 ^ ... keeps few values live at once.
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 64);
+    let mut acc = x[0];
+    for &w in &x[1..] {
+        let t = b.and(acc, w);
+        acc = b.xor(t, w);
+    }
+    b.output("y", Recipient::Evaluator, &[acc]);
+    let c = optimize(b.finish());
+    validate(&c).unwrap();
+    // 64 input slots plus at most two temporaries reused along the chain.
+    assert!(c.wires <= 66, "wires = {}", c.wires);
+}
+
+#[test]
+fn counter_sections_match_builder_sections() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let prog = random_program(&mut rng, 8, 400);
+    let mut b = Builder::new();
+    let mut k = Counter::new();
+    let ib = b.input("x", Party::Garbler, 8);
+    let ik = k.input("x", Party::Garbler, 8);
+    b.section("first");
+    k.section("first");
+    let vb = run(&mut b, ib, &prog[..200]);
+    let vk = run(&mut k, ik, &prog[..200]);
+    b.section("second");
+    k.section("second");
+    let vb = run(&mut b, vb, &prog[200..]);
+    let vk = run(&mut k, vk, &prog[200..]);
+    b.output("o", Recipient::Both, &vb[8..]);
+    k.output("o", Recipient::Both, &vk[8..]);
+    let c = b.finish();
+    let st = garnet_circuits::stats::Stats::of(&c);
+    let ks = k.section_counts();
+    assert_eq!(st.sections.len(), 2);
+    for (s, (name, cnt)) in st.sections.iter().zip(&ks) {
+        assert_eq!(&s.name, name);
+        assert_eq!((s.and_gates, s.xor_gates, s.not_gates), (cnt.and, cnt.xor, cnt.not));
+    }
+}
