@@ -1,0 +1,258 @@
+//! Diagnostics: one type for every error of every pass, and one renderer.
+//!
+//! Every diagnostic has a primary [`Span`] (file and byte range), optional
+//! secondary labels and notes. [`render`] is the only place that formats them
+//! (with `ariadne`), showing the offending line and a caret under the span.
+
+use std::fmt;
+use std::ops::Range;
+
+/// Index of a source file in a [`Sources`] table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// The file.
+    pub file: FileId,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span of `file` from `start` to `end` (bytes).
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        Span { file, start, end }
+    }
+    /// The smallest span covering both (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+    /// The byte range.
+    pub fn range(&self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// A secondary label: a span and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What.
+    pub message: String,
+}
+
+/// An error with a source location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// One-line summary.
+    pub message: String,
+    /// The offending source range.
+    pub span: Span,
+    /// Text shown at the primary span's caret (may be empty).
+    pub span_label: String,
+    /// Other relevant places.
+    pub labels: Vec<Label>,
+    /// Extra explanation lines.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A new error at `span`.
+    pub fn error(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span,
+            span_label: String::new(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+    /// Sets the text at the primary caret.
+    pub fn with_span_label(mut self, text: impl Into<String>) -> Self {
+        self.span_label = text.into();
+        self
+    }
+    /// Adds a secondary label.
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: text.into(),
+        });
+        self
+    }
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// The source files of one compilation: names (as shown in messages) and text.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    files: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push((name.into(), text.into()));
+        FileId((self.files.len() - 1) as u32)
+    }
+    /// The name of `id` (empty if unknown).
+    pub fn name(&self, id: FileId) -> &str {
+        self.files
+            .get(id.0 as usize)
+            .map(|f| f.0.as_str())
+            .unwrap_or("")
+    }
+    /// The text of `id` (empty if unknown).
+    pub fn text(&self, id: FileId) -> &str {
+        self.files
+            .get(id.0 as usize)
+            .map(|f| f.1.as_str())
+            .unwrap_or("")
+    }
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    /// True if there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Renders diagnostics as plain text (no colour), each showing the offending
+/// line with a caret under the span, then its labels and notes.
+pub fn render(diags: &[Diagnostic], sources: &Sources) -> String {
+    render_with(diags, sources, false)
+}
+
+/// Like [`render`], with ANSI colours when `color` is true (for terminals).
+pub fn render_with(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    use ariadne::{CharSet, Config, IndexType, Label as ALabel, Report, ReportKind};
+    // ariadne identifies files by a displayable id; use the index so that two
+    // files with the same name stay apart, and print the name in the header.
+    let names: Vec<String> = (0..sources.len().max(1))
+        .map(|i| {
+            let n = sources.name(FileId(i as u32));
+            if n.is_empty() {
+                "<input>".to_string()
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    for d in diags {
+        let clamp = |s: Span| -> (String, Range<usize>) {
+            let text = sources.text(s.file);
+            let mut a = s.start.min(text.len());
+            let mut b = s.end.min(text.len()).max(a);
+            while a > 0 && !text.is_char_boundary(a) {
+                a -= 1;
+            }
+            while b < text.len() && !text.is_char_boundary(b) {
+                b += 1;
+            }
+            (name_of(&names, s.file), a..b)
+        };
+        let config = Config::default()
+            .with_color(color)
+            .with_index_type(IndexType::Byte)
+            .with_char_set(CharSet::Ascii);
+        let primary = clamp(d.span);
+        let mut label = ALabel::new(primary.clone()).with_order(0);
+        if !d.span_label.is_empty() {
+            label = label.with_message(&d.span_label);
+        }
+        let mut report = Report::build(ReportKind::Error, primary)
+            .with_config(config)
+            .with_message(&d.message)
+            .with_label(label);
+        for (i, l) in d.labels.iter().enumerate() {
+            report = report.with_label(
+                ALabel::new(clamp(l.span))
+                    .with_message(&l.message)
+                    .with_order(i as i32 + 1),
+            );
+        }
+        for n in &d.notes {
+            report = report.with_note(n);
+        }
+        let cache = ariadne::sources((0..sources.len()).map(|i| {
+            (
+                name_of(&names, FileId(i as u32)),
+                sources.text(FileId(i as u32)).to_string(),
+            )
+        }));
+        let mut buf = Vec::new();
+        if report.finish().write(cache, &mut buf).is_err() {
+            // Fall back to a plain line if ariadne cannot render (never for valid spans).
+            out.push_str(&format!("error: {}\n", d.message));
+            continue;
+        }
+        out.push_str(&String::from_utf8_lossy(&buf));
+    }
+    out
+}
+
+fn name_of(names: &[String], f: FileId) -> String {
+    names
+        .get(f.0 as usize)
+        .cloned()
+        .unwrap_or_else(|| "<input>".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_line_and_caret_without_colour() {
+        let mut s = Sources::new();
+        let f = s.add("net.gnet", "network n {\n    x = bogus(y);\n}\n");
+        let d = Diagnostic::error("unknown layer `bogus`", Span::new(f, 20, 25))
+            .with_span_label("no such layer")
+            .with_note("known layers: dense, relu");
+        let out = render(&[d], &s);
+        assert!(out.contains("unknown layer `bogus`"), "{out}");
+        assert!(out.contains("x = bogus(y);"), "{out}");
+        assert!(out.contains("^"), "{out}");
+        assert!(out.contains("no such layer"), "{out}");
+        assert!(out.contains("known layers"), "{out}");
+        assert!(out.contains("net.gnet:2:"), "{out}");
+        assert!(!out.contains('\x1b'), "{out}");
+    }
+
+    #[test]
+    fn out_of_range_spans_do_not_panic() {
+        let mut s = Sources::new();
+        let f = s.add("a", "é");
+        let d = Diagnostic::error("x", Span::new(f, 1, 99))
+            .with_label(Span::new(FileId(7), 0, 1), "other");
+        let _ = render(&[d], &s);
+    }
+}
