@@ -1,1 +1,60 @@
-fn main() {}
+//! The `garnet` command line: compile networks, inspect and convert circuits, and run
+//! them between two parties with garbled circuits.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "garnet",
+    version,
+    about = "Private neural-network inference with garbled circuits",
+    long_about = "garnet compiles neural networks to Boolean circuits and runs them as a \
+                  Yao garbled circuit between a model owner (garbler) and a data owner \
+                  (evaluator), so neither learns the other's secret."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Gate counts, depth, live wires and estimated traffic of a circuit.
+    Stats(cmd::stats::Args),
+    /// Convert between .gcirc and Bristol Fashion.
+    Convert(cmd::convert::Args),
+    /// Evaluate a circuit on plaintext inputs (no cryptography).
+    Eval(cmd::eval::Args),
+    /// Serve a circuit as the garbler: one session per evaluator that connects.
+    Garble(cmd::twoparty::GarbleArgs),
+    /// Connect to a garbler as the evaluator and print the outputs you learn.
+    Evaluate(cmd::twoparty::EvaluateArgs),
+    /// Run both parties in one command (two threads over loopback TCP) and print the
+    /// outputs and the per-phase report.
+    Run(cmd::twoparty::RunArgs),
+    /// Measure garbling, evaluation, OT extension and end-to-end two-party speed.
+    Bench(cmd::twoparty::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Garble(args) => cmd::twoparty::run_garble(args),
+        Command::Evaluate(args) => cmd::twoparty::run_evaluate(args),
+        Command::Run(args) => cmd::twoparty::run_run(args),
+        Command::Bench(args) => cmd::twoparty::run_bench(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -3,10 +3,13 @@
 
 pub mod builder;
 pub mod eval;
+pub mod format;
 pub mod gates;
 pub mod ir;
 pub mod passes;
+pub mod random;
 pub mod stats;
+pub mod values;
 
 pub use builder::{Builder, Counter, GateCounts, Wire};
 pub use gates::{Gates, PlainBits, bits};

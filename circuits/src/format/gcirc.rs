@@ -1,0 +1,1184 @@
+//! The `.gcirc` binary circuit format, version 1.
+//!
+//! # Layout
+//!
+//! All integers are unsigned LEB128 varints (7 bits per byte, least significant
+//! group first, canonical: no trailing zero groups) unless stated otherwise.
+//! "zigzag" maps a signed d to `2d` (d ≥ 0) or `-2d-1` (d < 0).
+//!
+//! ```text
+//! magic      8 bytes   89 47 43 49 52 43 0d 0a   ("\x89GCIRC\r\n")
+//! version    u16 little-endian, currently 1
+//! wires      number of wire slots (≤ 2^32 − 1)
+//! gates      number of gates
+//! inputs     count, then per input:  name, owner (1 byte: 0 garbler, 1 evaluator),
+//!            bits, type
+//! outputs    count, then per output: name, recipient (1 byte: 0 garbler,
+//!            1 evaluator, 2 both), bit count, the bits (0 = constant false,
+//!            1 = constant true, w + 2 = wire w), type
+//! sections   count, then per section: name, first gate, end gate (exclusive)
+//! gate blocks  repeated: gate count n ≥ 1, byte length L, then L bytes holding n
+//!            gate records; a gate count of 0 ends the gates
+//! digest     32 bytes: SHA-256 of every byte before it
+//! ```
+//!
+//! A name is its byte length then UTF-8 bytes. A type is a flag byte (bit 0: a
+//! shape follows, bit 1: a fixed-point format follows, other bits zero), then the
+//! shape (dimension count, dimensions) and the format (`bits`, `frac`).
+//!
+//! Inputs occupy wires `0..Σ bits` in declaration order, least-significant bit first.
+//!
+//! # Gate records
+//!
+//! Both sides track `hw`, the high-water mark (one past the highest slot written so
+//! far, starting at the number of input wires; every defined wire is below it), and
+//! `prev`, the previous gate's output slot (starting at `hw − 1`). A record is a tag
+//! byte and one to three varints:
+//!
+//! ```text
+//! tag  bits 0-1  op: 0 XOR, 1 AND, 2 NOT
+//!      bits 2-3  output: 0 = hw (a fresh slot), 1 = same slot as a,
+//!                2 = same slot as b, 3 = explicit (follows the operands)
+//!      bit 4     a is coded as hw−1−a (0) or zigzag(a − prev) (1)
+//!      bit 5     b is coded as hw−1−b (0) or zigzag(b − a) (1); 0 for NOT
+//!      bits 6-7  zero
+//! a    varint
+//! b    varint, absent for NOT
+//! out  varint zigzag(out − prev), only for output mode 3
+//! ```
+//!
+//! The writer picks the shorter coding of each operand (the first on a tie) and the
+//! first output mode that applies, so the same circuit always gives the same bytes.
+//! In SSA circuits every output is fresh and operands are near `hw`; after slot
+//! allocation the output usually reuses an operand's slot. Either way most gates
+//! take 3 bytes.
+//!
+//! # Reading
+//!
+//! [`GateReader`] parses and validates the header, then yields gates one by one,
+//! checking each (wires in range, operands defined before use, tracked in a bitset
+//! over the slots that grows only as slots are written), and at the end checks the
+//! gate count, the digest, that nothing follows it, and that every output wire was
+//! defined. Memory is bounded by the wire count (at most [`Limits::max_wires`]) and
+//! one gate block (at most [`MAX_BLOCK_BYTES`]); no count read from the file is used
+//! to allocate before it is checked.
+
+use super::FormatError;
+use crate::ir::{
+    Circuit, FixedFormat, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
+    ValueType,
+};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::{self, BufRead, Write};
+
+/// The first 8 bytes of every `.gcirc` file.
+pub const MAGIC: [u8; 8] = *b"\x89GCIRC\r\n";
+/// The format version this module writes and reads.
+pub const VERSION: u16 = 1;
+/// The largest gate block a reader accepts (the writer makes blocks of about 64 KiB).
+pub const MAX_BLOCK_BYTES: u64 = 1 << 20;
+
+const BLOCK_TARGET: usize = (1 << 16) - 64;
+/// Bytes kept allocated past the valid data, so the gate decoder can always load a
+/// record's 17 bytes at once.
+const SLACK: usize = 48;
+
+/// Which tag bytes are valid: op 0-2, bits 6-7 zero, and for NOT neither a coded b
+/// nor an output in b's slot.
+const VALID_TAG: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let tag = i as u8;
+        let op = tag & 3;
+        let out_mode = (tag >> 2) & 3;
+        t[i] = tag & 0xc0 == 0 && op != 3 && !(op == OP_NOT && (tag & 0x20 != 0 || out_mode == 2));
+        i += 1;
+    }
+    t
+};
+const OP_NOT: u8 = 2;
+
+// ---------------------------------------------------------------------------------
+// Writing
+
+fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+fn varint_len(v: u64) -> u32 {
+    (64 - (v | 1).leading_zeros()).div_ceil(7)
+}
+
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+fn put_name(buf: &mut Vec<u8>, name: &str) {
+    put_varint(buf, name.len() as u64);
+    buf.extend_from_slice(name.as_bytes());
+}
+
+fn put_type(buf: &mut Vec<u8>, ty: &ValueType) {
+    let flags = ty.shape.is_some() as u8 | (ty.format.is_some() as u8) << 1;
+    buf.push(flags);
+    if let Some(shape) = &ty.shape {
+        put_varint(buf, shape.len() as u64);
+        for &d in shape {
+            put_varint(buf, d as u64);
+        }
+    }
+    if let Some(f) = &ty.format {
+        put_varint(buf, f.bits as u64);
+        put_varint(buf, f.frac as u64);
+    }
+}
+
+/// Buffers encoded bytes, hashes them and passes them on.
+struct Sink<'a, W: Write> {
+    out: &'a mut W,
+    buf: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl<W: Write> Sink<'_, W> {
+    fn flush_buf(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf);
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// The writer's (and reader's) running state for gate records.
+#[derive(Clone, Copy)]
+struct Cursor {
+    hw: i64,
+    prev: i64,
+}
+
+impl Cursor {
+    fn new(input_bits: u64) -> Cursor {
+        let hw = input_bits as i64;
+        Cursor { hw, prev: hw - 1 }
+    }
+}
+
+/// Appends one gate record and advances the cursor.
+fn encode_gate(buf: &mut Vec<u8>, g: &Gate, cur: &mut Cursor) {
+    let op = g.op as u8;
+    let (a, out) = (g.a as i64, g.out as i64);
+    let b = if op == OP_NOT { a } else { g.b as i64 };
+    let out_mode: u8 = if out == cur.hw {
+        0
+    } else if out == a {
+        1
+    } else if op != OP_NOT && out == b {
+        2
+    } else {
+        3
+    };
+    // Operand coding: relative to the high-water mark when below it, else relative.
+    let pick = |x: i64, rel: i64| -> (u8, u64) {
+        let alt = zigzag(x - rel);
+        if x < cur.hw {
+            let v = (cur.hw - 1 - x) as u64;
+            if varint_len(v) <= varint_len(alt) {
+                return (0, v);
+            }
+        }
+        (1, alt)
+    };
+    let (a_mode, a_val) = pick(a, cur.prev);
+    let (b_mode, b_val) = if op == OP_NOT { (0, 0) } else { pick(b, a) };
+    buf.push(op | out_mode << 2 | a_mode << 4 | b_mode << 5);
+    put_varint(buf, a_val);
+    if op != OP_NOT {
+        put_varint(buf, b_val);
+    }
+    if out_mode == 3 {
+        put_varint(buf, zigzag(out - cur.prev));
+    }
+    cur.prev = out;
+    cur.hw = cur.hw.max(out + 1);
+}
+
+fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
+    let mut s = Sink { out, buf: Vec::with_capacity(1 << 17), hasher: Sha256::new() };
+    let buf = &mut s.buf;
+    buf.extend_from_slice(&MAGIC);
+    buf.extend_from_slice(&VERSION.to_le_bytes());
+    put_varint(buf, c.wires as u64);
+    put_varint(buf, c.gates.len() as u64);
+    put_varint(buf, c.inputs.len() as u64);
+    for i in &c.inputs {
+        put_name(buf, &i.name);
+        buf.push(match i.owner {
+            Party::Garbler => 0,
+            Party::Evaluator => 1,
+        });
+        put_varint(buf, i.bits as u64);
+        put_type(buf, &i.ty);
+    }
+    put_varint(buf, c.outputs.len() as u64);
+    for o in &c.outputs {
+        let buf = &mut s.buf;
+        put_name(buf, &o.name);
+        buf.push(match o.recipient {
+            Recipient::Garbler => 0,
+            Recipient::Evaluator => 1,
+            Recipient::Both => 2,
+        });
+        put_varint(buf, o.bits.len() as u64);
+        for b in &o.bits {
+            put_varint(buf, match *b {
+                OutBit::Const(v) => v as u64,
+                OutBit::Wire(w) => w as u64 + 2,
+            });
+        }
+        put_type(buf, &o.ty);
+        if buf.len() >= BLOCK_TARGET {
+            s.flush_buf()?;
+        }
+    }
+    let buf = &mut s.buf;
+    put_varint(buf, c.sections.len() as u64);
+    for sec in &c.sections {
+        put_name(buf, &sec.name);
+        put_varint(buf, sec.gates.start);
+        put_varint(buf, sec.gates.end);
+    }
+    let mut cur = Cursor::new(c.input_bits());
+    let mut block = Vec::with_capacity(BLOCK_TARGET + 64);
+    let mut count = 0u64;
+    for g in &c.gates {
+        encode_gate(&mut block, g, &mut cur);
+        count += 1;
+        if block.len() >= BLOCK_TARGET {
+            put_varint(&mut s.buf, count);
+            put_varint(&mut s.buf, block.len() as u64);
+            s.buf.extend_from_slice(&block);
+            s.flush_buf()?;
+            block.clear();
+            count = 0;
+        }
+    }
+    if count > 0 {
+        put_varint(&mut s.buf, count);
+        put_varint(&mut s.buf, block.len() as u64);
+        s.buf.extend_from_slice(&block);
+    }
+    put_varint(&mut s.buf, 0);
+    s.flush_buf()?;
+    let digest: [u8; 32] = s.hasher.finalize().into();
+    s.out.write_all(&digest)?;
+    Ok(digest)
+}
+
+/// Writes `c` as `.gcirc`. The same circuit always gives the same bytes. The circuit
+/// is written as it is; the reader is the one that validates.
+pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
+    encode(c, w).map(|_| ())
+}
+
+/// The `.gcirc` bytes of `c`.
+pub fn to_bytes(c: &Circuit) -> Vec<u8> {
+    let mut v = Vec::new();
+    encode(c, &mut v).expect("writing to a Vec cannot fail");
+    v
+}
+
+/// The SHA-256 digest a `.gcirc` file of `c` carries: it covers every byte of the
+/// file before it (inputs, outputs, wires, sections, gates), so two parties holding
+/// the same circuit get the same digest and any difference changes it. For a file
+/// this module wrote, `digest(&read(file)?)` equals the digest stored in it.
+pub fn digest(c: &Circuit) -> [u8; 32] {
+    encode(c, &mut io::sink()).expect("writing to a sink cannot fail")
+}
+
+// ---------------------------------------------------------------------------------
+// Reading
+
+/// Resource limits a reader enforces before allocating.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted wire count (the bitset of defined slots takes wires/8 bytes).
+    pub max_wires: u32,
+    /// Longest accepted name, in bytes.
+    pub max_name_len: u32,
+    /// Most inputs, outputs or sections accepted (each).
+    pub max_values: u32,
+    /// Most dimensions in a shape.
+    pub max_shape_dims: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_wires: 1 << 30, max_name_len: 4096, max_values: 1 << 20, max_shape_dims: 16 }
+    }
+}
+
+/// The header of a `.gcirc` file, everything but the gates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub version: u16,
+    pub wires: u32,
+    pub gates: u64,
+    pub inputs: Vec<InputSpec>,
+    pub outputs: Vec<OutputSpec>,
+    pub sections: Vec<Section>,
+}
+
+impl Header {
+    /// Total number of input wires.
+    pub fn input_bits(&self) -> u64 {
+        self.inputs.iter().map(|i| i.bits as u64).sum()
+    }
+}
+
+/// Buffered input that knows its file offset and hashes what it consumes.
+struct Input<R> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// `buf[..hashed]` has been fed to the hasher; `hashed <= pos`.
+    hashed: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    hasher: Sha256,
+    eof: bool,
+}
+
+fn gcirc_err(context: &str, offset: u64, message: impl Into<String>) -> FormatError {
+    FormatError::Gcirc { context: context.to_string(), offset, message: message.into() }
+}
+
+impl<R: BufRead> Input<R> {
+    fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Makes `n` bytes available at `buf[pos..]`; `Ok(false)` if the file ends first.
+    /// `n` must be bounded by the caller (at most [`MAX_BLOCK_BYTES`]).
+    fn ensure(&mut self, n: usize, ctx: &str) -> Result<bool, FormatError> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.base += self.pos as u64;
+        self.end -= self.pos;
+        self.pos = 0;
+        self.hashed = 0;
+        if self.buf.len() - SLACK < n {
+            self.buf.resize(n.next_power_of_two() + SLACK, 0);
+        }
+        let usable = self.buf.len() - SLACK;
+        while self.end < n && !self.eof {
+            match self.r.read(&mut self.buf[self.end..usable]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(gcirc_err(ctx, self.base + self.end as u64, format!("read error: {e}")));
+                }
+            }
+        }
+        Ok(self.end >= n)
+    }
+
+    /// Feeds everything consumed so far to the hasher.
+    fn hash_consumed(&mut self) {
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        self.hashed = self.pos;
+    }
+
+    fn byte(&mut self, ctx: &str, what: &str) -> Result<u8, FormatError> {
+        if !self.ensure(1, ctx)? {
+            return Err(gcirc_err(ctx, self.offset(), format!("unexpected end of file, expected {what}")));
+        }
+        self.pos += 1;
+        Ok(self.buf[self.pos - 1])
+    }
+
+    fn varint(&mut self, ctx: &str, what: &str) -> Result<u64, FormatError> {
+        let at = self.offset();
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.byte(ctx, what)?;
+            if i == 9 && b > 1 {
+                break;
+            }
+            v |= ((b & 0x7f) as u64) << (7 * i);
+            if b < 0x80 {
+                if b == 0 && i > 0 {
+                    return Err(gcirc_err(ctx, at, format!("non-canonical varint for {what}")));
+                }
+                return Ok(v);
+            }
+        }
+        Err(gcirc_err(ctx, at, format!("malformed varint for {what} (more than 64 bits)")))
+    }
+
+    fn varint_u32(&mut self, ctx: &str, what: &str) -> Result<u32, FormatError> {
+        let at = self.offset();
+        let v = self.varint(ctx, what)?;
+        u32::try_from(v).map_err(|_| gcirc_err(ctx, at, format!("{what} {v} does not fit in 32 bits")))
+    }
+
+    fn name(&mut self, ctx: &str, limits: &Limits) -> Result<String, FormatError> {
+        let at = self.offset();
+        let len = self.varint(ctx, "a name length")?;
+        if len > limits.max_name_len as u64 {
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("name of {len} bytes is longer than the limit of {}", limits.max_name_len),
+            ));
+        }
+        let len = len as usize;
+        if !self.ensure(len, ctx)? {
+            return Err(gcirc_err(ctx, self.offset(), format!("unexpected end of file inside a name of {len} bytes")));
+        }
+        let bytes = self.buf[self.pos..self.pos + len].to_vec();
+        let name = String::from_utf8(bytes)
+            .map_err(|_| gcirc_err(ctx, self.offset(), "name is not valid UTF-8"))?;
+        self.pos += len;
+        Ok(name)
+    }
+
+    fn count(&mut self, ctx: &str, what: &str, limits: &Limits) -> Result<u32, FormatError> {
+        let at = self.offset();
+        let n = self.varint(ctx, what)?;
+        if n > limits.max_values as u64 {
+            return Err(gcirc_err(ctx, at, format!("{n} {what} exceed the limit of {}", limits.max_values)));
+        }
+        Ok(n as u32)
+    }
+
+    fn value_type(&mut self, ctx: &str, limits: &Limits) -> Result<ValueType, FormatError> {
+        let at = self.offset();
+        let flags = self.byte(ctx, "type flags")?;
+        if flags & !3 != 0 {
+            return Err(gcirc_err(ctx, at, format!("unknown type flags {flags:#04x}")));
+        }
+        let mut ty = ValueType::default();
+        if flags & 1 != 0 {
+            let at = self.offset();
+            let n = self.varint(ctx, "a dimension count")?;
+            if n > limits.max_shape_dims as u64 {
+                return Err(gcirc_err(ctx, at, format!("shape with {n} dimensions exceeds the limit of {}", limits.max_shape_dims)));
+            }
+            let mut dims = Vec::new();
+            for _ in 0..n {
+                dims.push(self.varint_u32(ctx, "a dimension")?);
+            }
+            ty.shape = Some(dims);
+        }
+        if flags & 2 != 0 {
+            let bits = self.varint_u32(ctx, "a fixed-point width")?;
+            let frac = self.varint_u32(ctx, "a fixed-point fraction")?;
+            ty.format = Some(FixedFormat { bits, frac });
+        }
+        Ok(ty)
+    }
+}
+
+fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Header, Vec<u64>), FormatError> {
+    let ctx = "header";
+    let got = inp.ensure(MAGIC.len(), ctx)?;
+    let avail = &inp.buf[inp.pos..inp.end.min(inp.pos + MAGIC.len())];
+    if !got {
+        let msg = if avail.is_empty() {
+            "empty file, expected the .gcirc magic number".to_string()
+        } else if MAGIC.starts_with(avail) {
+            "unexpected end of file inside the magic number".to_string()
+        } else {
+            "bad magic number: not a .gcirc file".to_string()
+        };
+        return Err(gcirc_err(ctx, inp.offset(), msg));
+    }
+    if avail != MAGIC {
+        return Err(gcirc_err(ctx, 0, format!("bad magic number {avail:02x?}: not a .gcirc file")));
+    }
+    inp.pos += MAGIC.len();
+    let at = inp.offset();
+    let lo = inp.byte(ctx, "the version")?;
+    let hi = inp.byte(ctx, "the version")?;
+    let version = u16::from_le_bytes([lo, hi]);
+    if version != VERSION {
+        return Err(gcirc_err(ctx, at, format!("unsupported version {version} (this build reads version {VERSION})")));
+    }
+    let at = inp.offset();
+    let wires = inp.varint_u32(ctx, "the wire count")?;
+    if wires > limits.max_wires {
+        return Err(gcirc_err(ctx, at, format!("{wires} wires exceed the limit of {}", limits.max_wires)));
+    }
+    let gates = inp.varint(ctx, "the gate count")?;
+
+    let n_inputs = inp.count(ctx, "inputs", limits)?;
+    let mut inputs = Vec::new();
+    let mut names = HashSet::new();
+    let mut input_bits = 0u64;
+    for i in 0..n_inputs {
+        let ctx = &format!("input {i}");
+        let at = inp.offset();
+        let name = inp.name(ctx, limits)?;
+        if !names.insert(name.clone()) {
+            return Err(gcirc_err(ctx, at, format!("duplicate input name `{}`", super::shorten(&name))));
+        }
+        let at = inp.offset();
+        let owner = match inp.byte(ctx, "the owner")? {
+            0 => Party::Garbler,
+            1 => Party::Evaluator,
+            x => return Err(gcirc_err(ctx, at, format!("unknown owner code {x}"))),
+        };
+        let at = inp.offset();
+        let bits = inp.varint_u32(ctx, "the bit width")?;
+        input_bits += bits as u64;
+        if input_bits > wires as u64 {
+            return Err(gcirc_err(ctx, at, format!("the inputs take {input_bits} wires but the circuit has only {wires}")));
+        }
+        let ty = inp.value_type(ctx, limits)?;
+        inputs.push(InputSpec { name, owner, bits, ty });
+    }
+
+    let n_outputs = inp.count(ctx, "outputs", limits)?;
+    let mut outputs = Vec::new();
+    let mut offsets = Vec::new();
+    names.clear();
+    for i in 0..n_outputs {
+        let ctx = &format!("output {i}");
+        let at = inp.offset();
+        offsets.push(at);
+        let name = inp.name(ctx, limits)?;
+        if !names.insert(name.clone()) {
+            return Err(gcirc_err(ctx, at, format!("duplicate output name `{}`", super::shorten(&name))));
+        }
+        let at = inp.offset();
+        let recipient = match inp.byte(ctx, "the recipient")? {
+            0 => Recipient::Garbler,
+            1 => Recipient::Evaluator,
+            2 => Recipient::Both,
+            x => return Err(gcirc_err(ctx, at, format!("unknown recipient code {x}"))),
+        };
+        let n = inp.varint_u32(ctx, "the bit count")?;
+        // Pushed as they are read: memory grows with the bytes actually present.
+        let mut bits = Vec::new();
+        for j in 0..n {
+            let at = inp.offset();
+            let v = inp.varint(ctx, "an output bit")?;
+            bits.push(match v {
+                0 => OutBit::Const(false),
+                1 => OutBit::Const(true),
+                v if v - 2 < wires as u64 => OutBit::Wire((v - 2) as u32),
+                v => {
+                    return Err(gcirc_err(
+                        ctx,
+                        at,
+                        format!("bit {j}: wire {} is out of range (the circuit has {wires} wires)", v - 2),
+                    ));
+                }
+            });
+        }
+        let ty = inp.value_type(ctx, limits)?;
+        outputs.push(OutputSpec { name, recipient, bits, ty });
+    }
+
+    let n_sections = inp.count(ctx, "sections", limits)?;
+    let mut sections = Vec::new();
+    let mut prev_end = 0;
+    for i in 0..n_sections {
+        let ctx = &format!("section {i}");
+        let name = inp.name(ctx, limits)?;
+        let at = inp.offset();
+        let start = inp.varint(ctx, "the first gate")?;
+        let end = inp.varint(ctx, "the end gate")?;
+        if start > end || end > gates || start < prev_end {
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!(
+                    "section `{}` covers gates {start}..{end}, outside the {gates} gates or before the previous section's end",
+                    super::shorten(&name)
+                ),
+            ));
+        }
+        prev_end = end;
+        sections.push(Section { name, gates: start..end });
+    }
+    let header = Header { version, wires, gates, inputs, outputs, sections };
+    Ok((header, offsets))
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum State {
+    Gates,
+    Done,
+    Failed,
+}
+
+/// Streams the gates of a `.gcirc` file, validating as it goes.
+///
+/// [`GateReader::new`] reads and checks the header; iterating yields each gate or
+/// the first error (after which iteration stops). The iterator returns `None` only
+/// once the gate count, the digest, the end of the file and the outputs have all
+/// been checked, so a consumer that sees `None` has a fully valid circuit; an error
+/// found at the end comes as the last item. [`GateReader::finish`] does the same
+/// without handing out the gates.
+pub struct GateReader<R: BufRead> {
+    inp: Input<R>,
+    header: Header,
+    output_offsets: Vec<u64>,
+    wires: u32,
+    defined: Defined,
+    cur: Cursor,
+    /// Gates decoded (and validated) so far.
+    index: u64,
+    /// Gates left in the current block, and where in `inp.buf` the block ends.
+    block_left: u64,
+    block_end: usize,
+    /// Gates decoded ahead of the consumer (at most [`BATCH`]), and the next to hand out.
+    batch: Vec<Gate>,
+    batch_pos: usize,
+    /// An error found while decoding ahead, reported after the batch's gates.
+    pending: Option<FormatError>,
+    state: State,
+    digest: Option<[u8; 32]>,
+}
+
+/// Gates decoded per batch: the decoder runs over a batch with its state in locals.
+const BATCH: usize = 512;
+
+/// Which wire slots hold a value: a bitset, inputs set from the start, grown (up to
+/// the wire count) as gates write higher slots.
+struct Defined {
+    bits: Vec<u64>,
+    words: usize,
+}
+
+impl Defined {
+    fn new(input_bits: u32, wires: u32) -> Defined {
+        let mut bits = vec![u64::MAX; input_bits as usize / 64];
+        if input_bits % 64 != 0 {
+            bits.push((1 << (input_bits % 64)) - 1);
+        }
+        Defined { bits, words: (wires as usize).div_ceil(64) }
+    }
+
+    #[inline(always)]
+    fn get(&self, w: u32) -> bool {
+        self.bits.get((w >> 6) as usize).is_some_and(|x| (x >> (w & 63)) & 1 == 1)
+    }
+
+    /// Marks `w` defined; `w` must be below the wire count.
+    #[inline(always)]
+    fn set(&mut self, w: u32) {
+        let i = (w >> 6) as usize;
+        if i >= self.bits.len() {
+            self.grow(i);
+        }
+        self.bits[i] |= 1 << (w & 63);
+    }
+
+    #[cold]
+    fn grow(&mut self, i: usize) {
+        let n = (i + 1).max(self.bits.len() * 2).max(1024).min(self.words.max(i + 1));
+        self.bits.resize(n, 0);
+    }
+}
+
+/// Decodes and validates the gate record at `*p` without data-dependent branches
+/// (gate kinds and varint lengths are unpredictable), advancing `p` and `cur`.
+/// `None` for anything unusual, which [`GateReader::decode_gate_slow`] then names.
+#[inline(always)]
+fn decode_fast(buf: &[u8], block_end: usize, wires: u32, defined: &mut Defined, p: &mut usize, cur: &mut Cursor) -> Option<Gate> {
+    let c = *cur;
+    // The tag and the next 16 bytes, which hold the record's varints.
+    let (tag, w) = load17(buf, *p);
+    let op = tag & 3;
+    let binary = op != OP_NOT;
+    let out_mode = (tag >> 2) & 3;
+    let explicit = out_mode == 3;
+    let (va, la, ea) = varint8(w as u64);
+    // la, lb ≤ 6, so the shifts stay below 64 (the mask tells the compiler).
+    let w = w >> ((8 * la) & 63);
+    let (vb, lb, eb) = varint8(w as u64);
+    let lb = if binary { lb } else { 0 };
+    let (vo, lo, eo) = varint8((w >> ((8 * lb) & 63)) as u64);
+    let lo = if explicit { lo } else { 0 };
+    let end = *p + 1 + (la + lb + lo) as usize;
+    let a = if tag & 0x10 == 0 { c.hw - 1 - va as i64 } else { c.prev + unzigzag(va) };
+    let b_coded = if tag & 0x20 == 0 { c.hw - 1 - vb as i64 } else { a + unzigzag(vb) };
+    let b = if binary { b_coded } else { a };
+    // Selects rather than a jump: the output mode is unpredictable.
+    let low = if out_mode & 1 == 0 { c.hw } else { a };
+    let high = if out_mode & 1 == 0 { b } else { c.prev + unzigzag(vo) };
+    let out = if out_mode & 2 == 0 { low } else { high };
+    let wires = wires as u64;
+    let ok = VALID_TAG[tag as usize]
+        & !ea
+        & !(binary & eb)
+        & !(explicit & eo)
+        & (end <= block_end)
+        & ((a as u64) < wires)
+        & ((b as u64) < wires)
+        & ((out as u64) < wires);
+    if !ok {
+        return None;
+    }
+    let (a, b, out) = (a as u32, b as u32, out as u32);
+    if !(defined.get(a) & defined.get(b)) {
+        return None;
+    }
+    defined.set(out);
+    *cur = Cursor { hw: c.hw.max(out as i64 + 1), prev: out as i64 };
+    *p = end;
+    let op = match op {
+        0 => Op::Xor,
+        1 => Op::And,
+        _ => Op::Not,
+    };
+    Some(Gate { op, a, b, out })
+}
+
+impl<R: BufRead> std::fmt::Debug for GateReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateReader")
+            .field("header", &self.header)
+            .field("index", &self.index)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+enum GateFault {
+    Record(&'static str),
+    Tag(u8),
+    Range(i64),
+    Undefined(u32),
+}
+
+/// The byte at `p` and the 16 bytes after it, little-endian (zeros past the end of
+/// `buf`, which the slack makes unreachable in practice).
+#[inline(always)]
+fn load17(buf: &[u8], p: usize) -> (u8, u128) {
+    match buf.get(p..p + 17) {
+        Some(s) => (s[0], u128::from_le_bytes(s[1..].try_into().expect("16 bytes"))),
+        None => load17_slow(buf, p),
+    }
+}
+
+#[cold]
+fn load17_slow(buf: &[u8], p: usize) -> (u8, u128) {
+    let mut w = [0u8; 17];
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = buf.get(p + i).copied().unwrap_or(0);
+    }
+    (w[0], u128::from_le_bytes(w[1..].try_into().expect("16 bytes")))
+}
+
+/// Decodes a varint of at most 5 bytes from the low bytes of `x`, without branches:
+/// (value, length, error) where error means too long or non-canonical.
+#[inline(always)]
+fn varint8(x: u64) -> (u64, u32, bool) {
+    // Bit 7 of the first byte with its high bit clear ends the varint; bit 47 is a
+    // sentinel, so at most 6 bytes are taken (and 6 is an error).
+    let stop = (!x & 0x80_8080_8080) | 1 << 47;
+    let tz = stop.trailing_zeros();
+    let len = (tz >> 3) + 1;
+    let m = x & (stop ^ (stop - 1));
+    let v = (m & 0x7f)
+        | (m >> 1 & 0x3f80)
+        | (m >> 2 & 0x1f_c000)
+        | (m >> 3 & 0x0fe0_0000)
+        | (m >> 4 & 0x7_f000_0000);
+    let non_canonical = (len > 1) & (m >> (tz - 7) == 0);
+    (v, len, (len > 5) | non_canonical)
+}
+
+#[inline(always)]
+fn gate_varint(buf: &[u8], p: &mut usize) -> Result<u64, GateFault> {
+    let mut v = 0u64;
+    for i in 0..5 {
+        let Some(&b) = buf.get(*p) else {
+            return Err(GateFault::Record("gate record runs past the end of its block"));
+        };
+        *p += 1;
+        v |= ((b & 0x7f) as u64) << (7 * i);
+        if b < 0x80 {
+            if b == 0 && i > 0 {
+                return Err(GateFault::Record("non-canonical varint"));
+            }
+            return Ok(v);
+        }
+    }
+    Err(GateFault::Record("varint too long for a wire id"))
+}
+
+impl<R: BufRead> GateReader<R> {
+    /// Reads and validates the header with the default [`Limits`].
+    pub fn new(r: R) -> Result<Self, FormatError> {
+        Self::with_limits(r, Limits::default())
+    }
+
+    /// Reads and validates the header with the given limits.
+    pub fn with_limits(r: R, limits: Limits) -> Result<Self, FormatError> {
+        let mut inp = Input {
+            r,
+            buf: vec![0; (1 << 16) + SLACK],
+            pos: 0,
+            end: 0,
+            hashed: 0,
+            base: 0,
+            hasher: Sha256::new(),
+            eof: false,
+        };
+        let (header, output_offsets) = read_header(&mut inp, &limits)?;
+        let n_in = header.input_bits() as u32;
+        let defined = Defined::new(n_in, header.wires);
+        Ok(GateReader {
+            inp,
+            wires: header.wires,
+            cur: Cursor::new(n_in as u64),
+            header,
+            output_offsets,
+            defined,
+            index: 0,
+            block_left: 0,
+            block_end: 0,
+            batch: Vec::with_capacity(BATCH),
+            batch_pos: 0,
+            pending: None,
+            state: State::Gates,
+            digest: None,
+        })
+    }
+
+    /// The validated header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Consumes the reader, returning the header.
+    pub fn into_header(self) -> Header {
+        self.header
+    }
+
+    /// Number of gates yielded so far.
+    pub fn gates_read(&self) -> u64 {
+        self.index - (self.batch.len() - self.batch_pos) as u64
+    }
+
+    /// The file's digest, once the end of the file has been reached and verified.
+    pub fn digest(&self) -> Option<[u8; 32]> {
+        self.digest
+    }
+
+    /// Reads (and validates) the remaining gates and the end of the file; returns
+    /// the verified digest.
+    pub fn finish(&mut self) -> Result<[u8; 32], FormatError> {
+        for g in self.by_ref() {
+            g?;
+        }
+        self.digest.ok_or_else(|| gcirc_err("gates", self.inp.offset(), "the reader stopped at an earlier error"))
+    }
+
+    fn check_wire(&self, w: i64) -> Result<u32, GateFault> {
+        if w < 0 || w >= self.wires as i64 {
+            return Err(GateFault::Range(w));
+        }
+        let w = w as u32;
+        if !self.defined.get(w) {
+            return Err(GateFault::Undefined(w));
+        }
+        Ok(w)
+    }
+
+    /// Decodes one gate with a branch per decision, naming any problem.
+    #[cold]
+    #[inline(never)]
+    fn decode_gate_slow(&mut self) -> Result<Gate, GateFault> {
+        let buf = &self.inp.buf[..self.block_end];
+        let mut p = self.inp.pos;
+        let Some(&tag) = buf.get(p) else {
+            return Err(GateFault::Record("gate record runs past the end of its block"));
+        };
+        p += 1;
+        let op = tag & 3;
+        let out_mode = (tag >> 2) & 3;
+        if tag & 0xc0 != 0 || op == 3 || (op == OP_NOT && (tag & 0x20 != 0 || out_mode == 2)) {
+            return Err(GateFault::Tag(tag));
+        }
+        let cur = self.cur;
+        let av = gate_varint(buf, &mut p)? as i64;
+        let a = if tag & 0x10 == 0 { cur.hw - 1 - av } else { cur.prev + unzigzag(av as u64) };
+        let (op, b) = match op {
+            0 | 1 => {
+                let bv = gate_varint(buf, &mut p)? as i64;
+                let b = if tag & 0x20 == 0 { cur.hw - 1 - bv } else { a + unzigzag(bv as u64) };
+                (if op == 0 { Op::Xor } else { Op::And }, b)
+            }
+            _ => (Op::Not, a),
+        };
+        let out = match out_mode {
+            0 => cur.hw,
+            1 => a,
+            2 => b,
+            _ => cur.prev + unzigzag(gate_varint(buf, &mut p)?),
+        };
+        let a = self.check_wire(a)?;
+        let b = self.check_wire(b)?;
+        if out < 0 || out >= self.wires as i64 {
+            return Err(GateFault::Range(out));
+        }
+        let out = out as u32;
+        self.defined.set(out);
+        self.cur = Cursor { hw: cur.hw.max(out as i64 + 1), prev: out as i64 };
+        self.inp.pos = p;
+        Ok(Gate { op, a, b, out })
+    }
+
+    fn fault(&self, f: GateFault) -> FormatError {
+        let ctx = format!("gate {}", self.index);
+        let at = self.inp.offset();
+        let msg = match f {
+            GateFault::Record(m) => m.to_string(),
+            GateFault::Tag(t) => format!("invalid gate tag {t:#04x}"),
+            GateFault::Range(w) => format!("wire {w} is out of range (the circuit has {} wires)", self.wires),
+            GateFault::Undefined(w) => format!("wire {w} used before it is defined"),
+        };
+        gcirc_err(&ctx, at, msg)
+    }
+
+    /// Reads the next block header; `Ok(false)` at the (verified) end of the file.
+    fn next_block(&mut self) -> Result<bool, FormatError> {
+        let ctx = &format!("gate block after gate {}", self.index);
+        let at = self.inp.offset();
+        let n = self.inp.varint(ctx, "a gate count")?;
+        let gates = self.header.gates;
+        if n == 0 {
+            if self.index < gates {
+                return Err(gcirc_err(
+                    ctx,
+                    at,
+                    format!("the header declares {gates} gates but the file holds only {}", self.index),
+                ));
+            }
+            self.finish_file()?;
+            return Ok(false);
+        }
+        if n > gates - self.index {
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("the file holds more gates than the {gates} the header declares"),
+            ));
+        }
+        let at = self.inp.offset();
+        let len = self.inp.varint(ctx, "a block length")?;
+        if len > MAX_BLOCK_BYTES {
+            return Err(gcirc_err(ctx, at, format!("gate block of {len} bytes exceeds the limit of {MAX_BLOCK_BYTES}")));
+        }
+        if n > len {
+            return Err(gcirc_err(ctx, at, format!("a block of {len} bytes cannot hold {n} gates")));
+        }
+        if !self.inp.ensure(len as usize, ctx)? {
+            return Err(gcirc_err(
+                ctx,
+                self.inp.base + self.inp.end as u64,
+                format!("unexpected end of file inside a gate block of {len} bytes"),
+            ));
+        }
+        self.block_left = n;
+        self.block_end = self.inp.pos + len as usize;
+        Ok(true)
+    }
+
+    fn finish_file(&mut self) -> Result<(), FormatError> {
+        self.inp.hash_consumed();
+        let computed: [u8; 32] = std::mem::take(&mut self.inp.hasher).finalize().into();
+        let ctx = "digest";
+        if !self.inp.ensure(32, ctx)? {
+            return Err(gcirc_err(
+                ctx,
+                self.inp.offset(),
+                "unexpected end of file: the 32-byte SHA-256 digest is missing or cut short",
+            ));
+        }
+        let stored: [u8; 32] = self.inp.buf[self.inp.pos..self.inp.pos + 32].try_into().expect("32 bytes");
+        if stored != computed {
+            return Err(gcirc_err(
+                ctx,
+                self.inp.offset(),
+                format!("digest mismatch: the file says {} but its content hashes to {}", hex(&stored), hex(&computed)),
+            ));
+        }
+        self.inp.pos += 32;
+        self.inp.hashed = self.inp.pos;
+        if self.inp.ensure(1, ctx)? {
+            return Err(gcirc_err("end of file", self.inp.offset(), "trailing data after the digest"));
+        }
+        for (i, o) in self.header.outputs.iter().enumerate() {
+            for (j, b) in o.bits.iter().enumerate() {
+                if let OutBit::Wire(w) = *b {
+                    if !self.defined.get(w) {
+                        return Err(gcirc_err(
+                            &format!("output `{}`", super::shorten(&o.name)),
+                            self.output_offsets[i],
+                            format!("bit {j} reads wire {w}, which no input or gate defines"),
+                        ));
+                    }
+                }
+            }
+        }
+        self.digest = Some(stored);
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl<R: BufRead> GateReader<R> {
+    /// Decodes up to [`BATCH`] gates of the current block into `batch`; a problem
+    /// becomes `pending`, to be reported after the gates before it.
+    fn fill_batch(&mut self) {
+        self.batch.clear();
+        self.batch_pos = 0;
+        let n = self.block_left.min(BATCH as u64) as usize;
+        let mut p = self.inp.pos;
+        let mut cur = self.cur;
+        {
+            let buf = &self.inp.buf[..];
+            let (block_end, wires) = (self.block_end, self.wires);
+            let defined = &mut self.defined;
+            let batch = &mut self.batch;
+            for _ in 0..n {
+                match decode_fast(buf, block_end, wires, defined, &mut p, &mut cur) {
+                    Some(g) => batch.push(g),
+                    None => break,
+                }
+            }
+        }
+        self.inp.pos = p;
+        self.cur = cur;
+        let done = self.batch.len();
+        self.index += done as u64;
+        self.block_left -= done as u64;
+        if done < n {
+            match self.decode_gate_slow() {
+                Ok(g) => {
+                    self.batch.push(g);
+                    self.index += 1;
+                    self.block_left -= 1;
+                }
+                Err(f) => {
+                    self.pending = Some(self.fault(f));
+                    return;
+                }
+            }
+        }
+        if self.block_left == 0 && self.inp.pos != self.block_end {
+            let left = self.block_end - self.inp.pos;
+            self.pending = Some(gcirc_err(
+                &format!("gate block ending at gate {}", self.index),
+                self.inp.offset(),
+                format!("{left} bytes left over after the block's gates"),
+            ));
+        }
+    }
+
+    /// Refills the batch (reading block headers and the end of the file as needed)
+    /// and hands out its first gate, or the pending error, or `None` at the end.
+    #[cold]
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Result<Gate, FormatError>> {
+        loop {
+            if let Some(e) = self.pending.take() {
+                self.state = State::Failed;
+                self.batch.clear();
+                self.batch_pos = 0;
+                return Some(Err(e));
+            }
+            if self.state != State::Gates {
+                return None;
+            }
+            if self.block_left == 0 {
+                match self.next_block() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.state = State::Done;
+                        return None;
+                    }
+                    Err(e) => self.pending = Some(e),
+                }
+                continue;
+            }
+            self.fill_batch();
+            if let Some(&g) = self.batch.first() {
+                self.batch_pos = 1;
+                return Some(Ok(g));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for GateReader<R> {
+    type Item = Result<Gate, FormatError>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(&g) = self.batch.get(self.batch_pos) {
+            self.batch_pos += 1;
+            return Some(Ok(g));
+        }
+        self.next_slow()
+    }
+}
+
+/// Reads and fully validates a `.gcirc` circuit.
+pub fn read(r: &mut impl BufRead) -> Result<Circuit, FormatError> {
+    let mut gr = GateReader::new(r)?;
+    let mut gates = Vec::new();
+    for g in gr.by_ref() {
+        gates.push(g?);
+    }
+    let header = gr.into_header();
+    Ok(Circuit {
+        inputs: header.inputs,
+        outputs: header.outputs,
+        gates,
+        wires: header.wires,
+        sections: header.sections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_and_zigzag() {
+        for v in [0u64, 1, 127, 128, 300, 1 << 35, u64::MAX] {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(b.len() as u32, varint_len(v), "{v}");
+        }
+        for d in [0i64, 1, -1, 63, -64, 1 << 33, -(1 << 33)] {
+            assert_eq!(unzigzag(zigzag(d)), d);
+        }
+        assert_eq!(zigzag(-64), 127);
+    }
+}

@@ -1,0 +1,133 @@
+//! Circuit files: garnet's binary `.gcirc` format ([`gcirc`]) and Bristol Fashion
+//! text, plus the older Bristol format ([`bristol`]).
+//!
+//! [`detect`] tells the two apart from the first bytes (a `.gcirc` file starts with
+//! [`gcirc::MAGIC`]; anything else is read as Bristol text), and [`read_file`] /
+//! [`write_file`] pick the reader or writer accordingly.
+//!
+//! Every reader validates what it reads and reports problems as a [`FormatError`]
+//! whose message names the problem and where it is: the byte offset for `.gcirc`,
+//! the line (and token) for Bristol. Readers never panic on bad input and never
+//! allocate from a count read from the file before checking it.
+
+pub mod bristol;
+pub mod gcirc;
+
+use crate::ir::Circuit;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A circuit file format.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// garnet's binary format, see [`gcirc`].
+    Gcirc,
+    /// Bristol Fashion text (the older Bristol format is read too), see [`bristol`].
+    Bristol,
+}
+
+impl Format {
+    /// The format a file name asks for: `.gcirc` → [`Format::Gcirc`]; `.txt` or
+    /// `.bristol` → [`Format::Bristol`]; anything else `None`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "gcirc" => Some(Format::Gcirc),
+            "txt" | "bristol" => Some(Format::Bristol),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Gcirc => "gcirc",
+            Format::Bristol => "bristol",
+        })
+    }
+}
+
+/// The format of a file from its first bytes: `.gcirc` if it starts with the magic
+/// number, otherwise Bristol text (whose reader reports anything that is not).
+pub fn detect(bytes: &[u8]) -> Format {
+    if bytes.starts_with(&gcirc::MAGIC) { Format::Gcirc } else { Format::Bristol }
+}
+
+/// Why a circuit file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    /// A problem in a `.gcirc` file: `context` is the part being read (`header`,
+    /// `input 2`, `gate 17`, `digest`, ...), `offset` the byte where the problem is.
+    #[error("{context} at byte {offset}: {message}")]
+    Gcirc { context: String, offset: u64, message: String },
+    /// A problem in a Bristol file at 1-based `line`, and `token` (1-based index in
+    /// the line, and its text) when one token is to blame.
+    #[error("line {line}{}: {message}", token_suffix(.token))]
+    Bristol { line: usize, token: Option<(usize, String)>, message: String },
+    /// An I/O error outside any particular position (opening or writing a file).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// An error in a named file.
+    #[error("{}: {error}", .path.display())]
+    File { path: PathBuf, error: Box<FormatError> },
+}
+
+fn token_suffix(token: &Option<(usize, String)>) -> String {
+    match token {
+        Some((i, t)) => format!(", token {i} `{}`", shorten(t)),
+        None => String::new(),
+    }
+}
+
+/// Text from a file quoted in an error message, cut to a readable length.
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+impl FormatError {
+    fn in_file(self, path: &Path) -> FormatError {
+        FormatError::File { path: path.to_path_buf(), error: Box::new(self) }
+    }
+}
+
+/// Reads a circuit file of either format (detected from the content). A `.gcirc`
+/// file is streamed and validated gate by gate; a Bristol file is read as text.
+pub fn read_file(path: &Path) -> Result<Circuit, FormatError> {
+    let inner = || -> Result<Circuit, FormatError> {
+        let file = std::fs::File::open(path)?;
+        let mut r = BufReader::with_capacity(1 << 16, file);
+        let head = r.fill_buf()?;
+        match detect(head) {
+            Format::Gcirc => gcirc::read(&mut r),
+            Format::Bristol => {
+                let mut bytes = Vec::new();
+                r.read_to_end(&mut bytes)?;
+                let text = bristol::utf8(&bytes)?;
+                bristol::read(text)
+            }
+        }
+    };
+    inner().map_err(|e| e.in_file(path))
+}
+
+/// Writes `c` to `path` in `format`.
+pub fn write_file(path: &Path, c: &Circuit, format: Format) -> Result<(), FormatError> {
+    let inner = || -> Result<(), FormatError> {
+        let file = std::fs::File::create(path)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+        match format {
+            Format::Gcirc => gcirc::write(c, &mut w)?,
+            Format::Bristol => bristol::write(c, &mut w)?,
+        }
+        w.flush()?;
+        Ok(())
+    };
+    inner().map_err(|e| e.in_file(path))
+}

@@ -1,0 +1,370 @@
+//! 128×128 bit-matrix transpose, the inner loop of IKNP.
+//!
+//! Convention: a matrix is 128 rows of one [`Block`] each; element `(i, j)` is bit
+//! `j` of row `i` (bit `j % 8` of little-endian byte `j / 8`). The transpose puts
+//! element `(i, j)` at `(j, i)`.
+//!
+//! The source rows may be strided: row `i` is `src[i * stride]`. That lets IKNP
+//! transpose one 128-OT slice straight out of its column-major matrix without a
+//! gather copy.
+//!
+//! Kernels:
+//! - [`Kernel::Naive`]: bit by bit, the reference for tests.
+//! - [`Kernel::Portable`]: safe Rust, the recursive block-swap network on `u128`.
+//! - [`Kernel::Sse2`] (x86-64 baseline): 16×16 byte transposes with `punpck*`, then
+//!   `pmovmskb` peels one output bit-row of 16 bits at a time.
+//! - [`Kernel::Avx2`] (runtime-detected): the same with 32 rows per `vpmovmskb`.
+//!
+//! The SIMD kernels contain the only `unsafe` code of the OT module: unaligned
+//! loads of source rows and unaligned 16/32-bit stores into the destination, all at
+//! offsets that the kernel's entry assertions keep in bounds. `benches/ot.rs`
+//! compares every kernel (see the module docs of `ot` for numbers).
+
+use crate::block::Block;
+
+/// Which implementation of the transpose to run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    Naive,
+    Portable,
+    Sse2,
+    Avx2,
+}
+
+impl Kernel {
+    /// Every kernel this CPU can run, slowest first.
+    pub fn available() -> Vec<Kernel> {
+        let mut v = vec![Kernel::Naive, Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            v.push(Kernel::Sse2);
+            if std::is_x86_feature_detected!("avx2") {
+                v.push(Kernel::Avx2);
+            }
+        }
+        v
+    }
+
+    /// The fastest kernel this CPU can run.
+    pub fn best() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                Kernel::Avx2
+            } else {
+                Kernel::Sse2
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Kernel::Portable
+        }
+    }
+
+    /// Transposes the 128×128 matrix with rows `src[0], src[stride], …,
+    /// src[127 * stride]` into `dst[0..128]`.
+    ///
+    /// Panics if `src` is too short for 128 rows at this stride, if `dst` has fewer
+    /// than 128 blocks, or if the kernel is not available on this CPU.
+    pub fn transpose(self, src: &[Block], stride: usize, dst: &mut [Block]) {
+        check_bounds(src, stride, dst);
+        match self {
+            Kernel::Naive => naive(src, stride, dst),
+            Kernel::Portable => portable(src, stride, dst),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            Kernel::Sse2 => unsafe { x86::sse2(src, stride, dst) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                assert!(
+                    std::is_x86_feature_detected!("avx2"),
+                    "the AVX2 transpose needs a CPU with AVX2"
+                );
+                // SAFETY: AVX2 support was just checked at runtime.
+                unsafe { x86::avx2(src, stride, dst) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernel::Sse2 | Kernel::Avx2 => panic!("{self:?} transpose needs x86-64"),
+        }
+    }
+}
+
+/// Transposes with the fastest available kernel (see [`Kernel::transpose`]).
+#[inline]
+pub fn transpose(src: &[Block], stride: usize, dst: &mut [Block]) {
+    Kernel::best().transpose(src, stride, dst)
+}
+
+/// Transposes a contiguous 128-row matrix with the fastest available kernel.
+pub fn transpose128(m: &[Block; 128]) -> [Block; 128] {
+    let mut out = [Block::ZERO; 128];
+    transpose(m, 1, &mut out);
+    out
+}
+
+#[inline(always)]
+fn check_bounds(src: &[Block], stride: usize, dst: &[Block]) {
+    assert!(stride >= 1, "transpose: stride must be at least 1");
+    assert!(
+        src.len() > 127 * stride,
+        "transpose: source too short for 128 rows at stride {stride}"
+    );
+    assert!(dst.len() >= 128, "transpose: destination needs 128 blocks");
+}
+
+fn naive(src: &[Block], stride: usize, dst: &mut [Block]) {
+    let mut out = [0u128; 128];
+    for i in 0..128 {
+        let row = src[i * stride].0;
+        for (j, o) in out.iter_mut().enumerate() {
+            *o |= ((row >> j) & 1) << i;
+        }
+    }
+    for (d, o) in dst.iter_mut().zip(out) {
+        *d = Block(o);
+    }
+}
+
+/// Recursive block transpose: at level `s` swap the top-right and bottom-left
+/// `s×s` sub-blocks of every `2s×2s` block, for `s = 64, 32, …, 1`.
+fn portable(src: &[Block], stride: usize, dst: &mut [Block]) {
+    const MASKS: [(u32, u128); 7] = [
+        (64, 0x0000_0000_0000_0000_ffff_ffff_ffff_ffff),
+        (32, 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff),
+        (16, 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff),
+        (8, 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff),
+        (4, 0x0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f),
+        (2, 0x3333_3333_3333_3333_3333_3333_3333_3333),
+        (1, 0x5555_5555_5555_5555_5555_5555_5555_5555),
+    ];
+    let mut m = [0u128; 128];
+    for (i, r) in m.iter_mut().enumerate() {
+        *r = src[i * stride].0;
+    }
+    for (s, mask) in MASKS {
+        let su = s as usize;
+        for base in (0..128).step_by(2 * su) {
+            for i in base..base + su {
+                let (a, b) = (m[i], m[i + su]);
+                let t = ((a >> s) ^ b) & mask;
+                m[i + su] = b ^ t;
+                m[i] = a ^ (t << s);
+            }
+        }
+    }
+    for (d, r) in dst.iter_mut().zip(m) {
+        *d = Block(r);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Block;
+    use core::arch::x86_64::*;
+
+    /// Transposes 16×16 bytes held as 16 rows of a 128-bit lane, in every lane at
+    /// once: afterwards `r[b]` holds byte `b` of rows 0..16 in order. Four rounds
+    /// of unpacks (8, 16, 32, 64 bits); each round doubles the run of rows that
+    /// sit together for one column.
+    macro_rules! byte_transpose_16x16 {
+        ($r:expr, $zero:expr, $u8l:ident, $u8h:ident, $u16l:ident, $u16h:ident,
+         $u32l:ident, $u32h:ident, $u64l:ident, $u64h:ident) => {{
+            let r = $r;
+            // a[8h + p]: columns 8h..8h+8 of rows 2p, 2p+1 (16-bit elements).
+            let mut a = [$zero; 16];
+            for p in 0..8 {
+                a[p] = $u8l(r[2 * p], r[2 * p + 1]);
+                a[8 + p] = $u8h(r[2 * p], r[2 * p + 1]);
+            }
+            // b[4g + q]: columns 4g..4g+4 of rows 4q..4q+4 (32-bit elements).
+            let mut b = [$zero; 16];
+            for h in 0..2 {
+                for q in 0..4 {
+                    let (x, y) = (a[8 * h + 2 * q], a[8 * h + 2 * q + 1]);
+                    b[8 * h + q] = $u16l(x, y);
+                    b[8 * h + 4 + q] = $u16h(x, y);
+                }
+            }
+            // c[2p + w]: columns 2p, 2p+1 of rows 8w..8w+8 (64-bit elements).
+            let mut c = [$zero; 16];
+            for g in 0..4 {
+                for w in 0..2 {
+                    let (x, y) = (b[4 * g + 2 * w], b[4 * g + 2 * w + 1]);
+                    c[4 * g + w] = $u32l(x, y);
+                    c[4 * g + 2 + w] = $u32h(x, y);
+                }
+            }
+            let mut out = [$zero; 16];
+            for p in 0..8 {
+                out[2 * p] = $u64l(c[2 * p], c[2 * p + 1]);
+                out[2 * p + 1] = $u64h(c[2 * p], c[2 * p + 1]);
+            }
+            out
+        }};
+    }
+
+    /// SSE2 kernel. Bounds were checked by the caller (`check_bounds`). SSE2 is
+    /// part of the x86-64 baseline, so every x86-64 CPU can run it.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn sse2(src: &[Block], stride: usize, dst: &mut [Block]) {
+        // tiles[t][b]: byte `b` of rows 16t..16t+16. Built with `from_fn` rather
+        // than written into a zeroed array: zeroing 2 KiB costs more than it seems.
+        let tiles: [[__m128i; 16]; 8] = core::array::from_fn(|t| {
+            let r: [__m128i; 16] = core::array::from_fn(|k| {
+                let row: &Block = &src[(16 * t + k) * stride];
+                // SAFETY: `row` is a valid 16-byte reference; loadu has no alignment
+                // requirement.
+                unsafe { _mm_loadu_si128(row as *const Block as *const __m128i) }
+            });
+            byte_transpose_16x16!(
+                r,
+                _mm_setzero_si128(),
+                _mm_unpacklo_epi8,
+                _mm_unpackhi_epi8,
+                _mm_unpacklo_epi16,
+                _mm_unpackhi_epi16,
+                _mm_unpacklo_epi32,
+                _mm_unpackhi_epi32,
+                _mm_unpacklo_epi64,
+                _mm_unpackhi_epi64
+            )
+        });
+        let out = dst[..128].as_mut_ptr() as *mut u8;
+        for b in 0..16 {
+            let mut v: [__m128i; 8] = core::array::from_fn(|t| tiles[t][b]);
+            for bit in (0..8).rev() {
+                let row = 8 * b + bit;
+                for (t, vt) in v.iter_mut().enumerate() {
+                    // Bit 7 of every byte: column `row` of rows 16t..16t+16.
+                    let m = _mm_movemask_epi8(*vt) as u16;
+                    // SAFETY: row < 128 and 2t + 2 <= 16, so the two bytes lie inside
+                    // dst[row], which `check_bounds` guaranteed exists.
+                    unsafe {
+                        (out.add(16 * row + 2 * t) as *mut u16).write_unaligned(m.to_le());
+                    }
+                    *vt = _mm_add_epi8(*vt, *vt);
+                }
+            }
+        }
+    }
+
+    /// AVX2 kernel: lane 0 of a register holds rows 32t..32t+16 and lane 1 rows
+    /// 32t+16..32t+32, so one `vpmovmskb` yields 32 bits of an output row.
+    /// Callers must make sure the CPU supports AVX2. Bounds were checked by the
+    /// caller.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn avx2(src: &[Block], stride: usize, dst: &mut [Block]) {
+        // tiles[t][b]: byte `b` of rows 32t..32t+32 (lane 0: first 16 rows).
+        let tiles: [[__m256i; 16]; 4] = core::array::from_fn(|t| {
+            let r: [__m256i; 16] = core::array::from_fn(|k| {
+                let lo: &Block = &src[(32 * t + k) * stride];
+                let hi: &Block = &src[(32 * t + 16 + k) * stride];
+                // SAFETY: both are valid 16-byte references; no alignment needed.
+                unsafe {
+                    _mm256_loadu2_m128i(
+                        hi as *const Block as *const __m128i,
+                        lo as *const Block as *const __m128i,
+                    )
+                }
+            });
+            byte_transpose_16x16!(
+                r,
+                _mm256_setzero_si256(),
+                _mm256_unpacklo_epi8,
+                _mm256_unpackhi_epi8,
+                _mm256_unpacklo_epi16,
+                _mm256_unpackhi_epi16,
+                _mm256_unpacklo_epi32,
+                _mm256_unpackhi_epi32,
+                _mm256_unpacklo_epi64,
+                _mm256_unpackhi_epi64
+            )
+        });
+        let out = dst[..128].as_mut_ptr() as *mut u8;
+        for b in 0..16 {
+            let mut v: [__m256i; 4] = core::array::from_fn(|t| tiles[t][b]);
+            for bit in (0..8).rev() {
+                let row = 8 * b + bit;
+                for (t, vt) in v.iter_mut().enumerate() {
+                    let m = _mm256_movemask_epi8(*vt) as u32;
+                    // SAFETY: row < 128 and 4t + 4 <= 16: inside dst[row].
+                    unsafe {
+                        (out.add(16 * row + 4 * t) as *mut u32).write_unaligned(m.to_le());
+                    }
+                    *vt = _mm256_add_epi8(*vt, *vt);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random_matrix(seed: u64) -> Vec<Block> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..128).map(|_| Block(rng.r#gen())).collect()
+    }
+
+    #[test]
+    fn naive_transposes_single_bits() {
+        for (i, j) in [(0, 0), (0, 127), (127, 0), (5, 77), (100, 3)] {
+            let mut m = vec![Block::ZERO; 128];
+            m[i] = Block(1u128 << j);
+            let mut out = vec![Block::ZERO; 128];
+            naive(&m, 1, &mut out);
+            for (k, o) in out.iter().enumerate() {
+                let want = if k == j {
+                    Block(1u128 << i)
+                } else {
+                    Block::ZERO
+                };
+                assert_eq!(*o, want, "bit ({i},{j}) row {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn kernels_agree_with_naive_and_are_involutions() {
+        for seed in 0..8 {
+            let m = random_matrix(seed);
+            let mut want = vec![Block::ZERO; 128];
+            naive(&m, 1, &mut want);
+            for k in Kernel::available() {
+                let mut got = vec![Block::ZERO; 128];
+                k.transpose(&m, 1, &mut got);
+                assert!(got == want, "{k:?} differs from naive (seed {seed})");
+                let mut back = vec![Block::ZERO; 128];
+                k.transpose(&got, 1, &mut back);
+                assert!(back == m, "{k:?} twice is not the identity");
+            }
+        }
+    }
+
+    #[test]
+    fn strided_source() {
+        let stride = 3;
+        let m = random_matrix(99);
+        let mut strided = vec![Block(u128::MAX); 127 * stride + 1];
+        for i in 0..128 {
+            strided[i * stride] = m[i];
+        }
+        let mut want = vec![Block::ZERO; 128];
+        naive(&m, 1, &mut want);
+        for k in Kernel::available() {
+            let mut got = vec![Block::ZERO; 128];
+            k.transpose(&strided, stride, &mut got);
+            assert!(got == want, "{k:?} strided");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "source too short")]
+    fn short_source_panics() {
+        let m = vec![Block::ZERO; 128];
+        let mut out = vec![Block::ZERO; 128];
+        Kernel::best().transpose(&m, 2, &mut out);
+    }
+}

@@ -1,0 +1,179 @@
+//! Large synthetic AND-heavy circuits generated on the fly, for benchmarks and the
+//! memory check: the gates are never stored, so a 100 M-AND circuit costs nothing but
+//! its wire slots.
+//!
+//! [`and_layers`]: `layers` layers of `width` AND gates. Layer 0 ANDs the garbler's
+//! value `x` with the evaluator's `y` bitwise (a rotated pairing); each later layer
+//! ANDs the previous layer's bits with the previous layer rotated by one and XORed
+//! with an input bit, ping-ponging between two banks of `width` slots. The evaluator
+//! learns the last layer.
+
+use garnet_circuits::{Circuit, Gate, InputSpec, OutBit, OutputSpec, Party, Recipient, ValueType};
+use sha2::{Digest, Sha256};
+
+/// A synthetic circuit's shape.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct AndLayers {
+    pub width: u32,
+    pub layers: u64,
+}
+
+impl AndLayers {
+    /// About `ands` AND gates in layers of `width` (at least one layer).
+    pub fn with_ands(ands: u64, width: u32) -> AndLayers {
+        AndLayers {
+            width,
+            layers: ands.div_ceil(width as u64).max(1),
+        }
+    }
+
+    pub fn ands(&self) -> u64 {
+        self.layers * self.width as u64
+    }
+
+    /// Gates per layer: `width` ANDs, plus `width` XORs after layer 0.
+    pub fn gates(&self) -> u64 {
+        self.ands() + (self.layers - 1) * self.width as u64
+    }
+
+    /// Inputs, outputs and wire count; no gates (stream them with [`AndLayers::gates_iter`]).
+    pub fn meta(&self) -> Circuit {
+        let w = self.width;
+        let input = |name: &str, owner| InputSpec {
+            name: name.into(),
+            owner,
+            bits: w,
+            ty: ValueType::default(),
+        };
+        let last_bank = self.bank(self.layers - 1);
+        Circuit {
+            inputs: vec![input("x", Party::Garbler), input("y", Party::Evaluator)],
+            outputs: vec![OutputSpec {
+                name: "z".into(),
+                recipient: Recipient::Evaluator,
+                bits: (0..w).map(|i| OutBit::Wire(last_bank + i)).collect(),
+                ty: ValueType::default(),
+            }],
+            gates: Vec::new(),
+            // x, y, two banks, one scratch bank for the XORs.
+            wires: 5 * w,
+            sections: Vec::new(),
+        }
+    }
+
+    /// First slot of the bank layer `l` writes.
+    fn bank(&self, l: u64) -> u32 {
+        2 * self.width + (l % 2) as u32 * self.width
+    }
+
+    /// A digest naming the shape (both parties generate the same gates from it).
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"garnet synthetic and-layers v1");
+        h.update(self.width.to_le_bytes());
+        h.update(self.layers.to_le_bytes());
+        h.finalize().into()
+    }
+
+    /// The gates, generated as they are consumed.
+    pub fn gates_iter(&self) -> impl Iterator<Item = Gate> + use<> {
+        let w = self.width;
+        let me = *self;
+        (0..self.layers).flat_map(move |l| {
+            let dst = me.bank(l);
+            let src = 2 * w + ((l + 1) % 2) as u32 * w;
+            let scratch = 4 * w;
+            let first = l == 0;
+            (0..w).flat_map(move |i| {
+                let j = (i + 1) % w;
+                if first {
+                    [Some(Gate::and(i, w + j, dst + i)), None]
+                } else {
+                    // t = prev[j] ^ x[i]; out = prev[i] & t
+                    [
+                        Some(Gate::xor(src + j, i, scratch + i)),
+                        Some(Gate::and(src + i, scratch + i, dst + i)),
+                    ]
+                }
+                .into_iter()
+                .flatten()
+            })
+        })
+    }
+}
+
+/// An AND-only layer of `ands` gates over `2 * width` input slots, each gate writing
+/// one of `width` further slots: independent ANDs, the shape EMP-toolkit's garbling
+/// figures are measured on. Wires: `3 * width`.
+pub fn and_only_layer(ands: u64, width: u32) -> impl Iterator<Item = Gate> + Clone {
+    (0..ands).map(move |i| {
+        let i = (i % width as u64) as u32;
+        Gate::and(i, width + (i.wrapping_mul(7) + 1) % width, 2 * width + i)
+    })
+}
+
+/// Garbles and evaluates an AND-only layer of `ands` gates `reps` times, one thread,
+/// tables to and from memory; returns the best (garble, evaluate) nanoseconds per AND.
+pub fn measure_layer(ands: u64, reps: usize) -> (f64, f64) {
+    use crate::Block;
+    use crate::garble::{EvaluatorCore, GarblerCore};
+    use crate::halfgates::Delta;
+    use crate::hash::Tccr;
+    use crate::memory::BufferChannel;
+    use std::time::Instant;
+    const W: u32 = 4096;
+    let hash = Tccr::random(&mut rand::rngs::OsRng);
+    let mut g = GarblerCore::new(hash.clone(), Delta::from_os(), 3 * W);
+    let mut prg = crate::prg::Prg::from_entropy();
+    prg.fill_blocks(g.labels_mut());
+    let mut e = EvaluatorCore::new(hash, 3 * W);
+    let delta = g.delta().block();
+    for (i, (el, gl)) in e.labels_mut().iter_mut().zip(g.labels()).enumerate() {
+        *el = *gl ^ delta.select(i % 3 == 0);
+    }
+    let mut ch = BufferChannel::with_capacity(ands as usize * 32);
+    let (mut best_g, mut best_e) = (f64::MAX, f64::MAX);
+    for _ in 0..reps.max(1) {
+        ch.clear();
+        let t = Instant::now();
+        g.garble(and_only_layer(ands, W), &mut ch, &mut |_| {})
+            .expect("in-memory garbling");
+        best_g = best_g.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        e.evaluate(and_only_layer(ands, W), &mut ch, &mut |_| {})
+            .expect("in-memory evaluation");
+        best_e = best_e.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(Block::ZERO);
+    }
+    (best_g * 1e9 / ands as f64, best_e * 1e9 / ands as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_circuit_is_valid_and_counts_match() {
+        let s = AndLayers {
+            width: 16,
+            layers: 5,
+        };
+        let mut c = s.meta();
+        c.gates = s.gates_iter().collect();
+        assert_eq!(c.gates.len() as u64, s.gates());
+        assert_eq!(c.and_count(), s.ands());
+        garnet_circuits::passes::validate(&c).unwrap();
+        let x: Vec<bool> = (0..16).map(|i| i % 3 != 0).collect();
+        let y: Vec<bool> = (0..16).map(|i| i % 5 != 1).collect();
+        let out = c.eval(&[x, y]).unwrap();
+        assert_eq!(out[0].len(), 16);
+        assert_ne!(
+            s.digest(),
+            AndLayers {
+                width: 16,
+                layers: 6
+            }
+            .digest()
+        );
+    }
+}

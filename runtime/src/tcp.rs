@@ -1,0 +1,282 @@
+//! A TCP channel: buffered both ways, `TCP_NODELAY`, byte counters, a connect
+//! timeout and a read timeout (a silent peer ends in `TimedOut`, never a hang).
+
+use crate::channel::Channel;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+const BUF: usize = 1 << 18;
+
+/// Default read (and write) timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connected TCP channel.
+#[derive(Debug)]
+pub struct TcpChannel {
+    reader: BufReader<TcpStream>,
+    writer: BufWriter<TcpStream>,
+    peer: Option<SocketAddr>,
+    timeout: Duration,
+    sent: u64,
+    received: u64,
+}
+
+impl TcpChannel {
+    /// Wraps an accepted or connected stream; reads and writes time out after `timeout`.
+    pub fn new(stream: TcpStream, timeout: Duration) -> io::Result<TcpChannel> {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        let peer = stream.peer_addr().ok();
+        let reader = BufReader::with_capacity(BUF, stream.try_clone()?);
+        let writer = BufWriter::with_capacity(BUF, stream);
+        Ok(TcpChannel {
+            reader,
+            writer,
+            peer,
+            timeout,
+            sent: 0,
+            received: 0,
+        })
+    }
+
+    /// Connects to `addr` (each resolved address in turn), giving up on each after
+    /// `connect_timeout`.
+    pub fn connect(
+        addr: impl ToSocketAddrs + std::fmt::Display,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> io::Result<TcpChannel> {
+        let mut last = None;
+        let addrs = addr
+            .to_socket_addrs()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot resolve `{addr}`: {e}")))?;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, connect_timeout) {
+                Ok(s) => return TcpChannel::new(s, timeout),
+                Err(e) => last = Some(e),
+            }
+        }
+        let e = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"));
+        let kind = if e.kind() == io::ErrorKind::WouldBlock {
+            io::ErrorKind::TimedOut
+        } else {
+            e.kind()
+        };
+        Err(io::Error::new(
+            kind,
+            format!("cannot connect to {addr}: {e}"),
+        ))
+    }
+
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Closes both directions (best effort).
+    pub fn shutdown(&mut self) {
+        let _ = self.writer.flush();
+        let _ = self.writer.get_ref().shutdown(Shutdown::Both);
+    }
+
+    fn map_err(&self, e: io::Error, what: &str) -> io::Error {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "peer sent nothing for {:.1} s while {what}",
+                    self.timeout.as_secs_f64()
+                ),
+            ),
+            io::ErrorKind::UnexpectedEof => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("peer closed the connection while {what}"),
+            ),
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted => io::Error::new(
+                e.kind(),
+                format!("peer dropped the connection while {what}: {e}"),
+            ),
+            _ => e,
+        }
+    }
+}
+
+impl Channel for TcpChannel {
+    fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| self.map_err(e, "sending"))?;
+        self.sent += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        // A flush first: a protocol that forgot to flush before waiting must not deadlock.
+        if !self.writer.buffer().is_empty() {
+            self.writer
+                .flush()
+                .map_err(|e| self.map_err(e, "sending"))?;
+        }
+        self.reader
+            .read_exact(buf)
+            .map_err(|e| self.map_err(e, "receiving"))?;
+        self.received += buf.len() as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush().map_err(|e| self.map_err(e, "sending"))
+    }
+
+    fn bytes_sent(&self) -> u64 {
+        self.sent
+    }
+
+    fn bytes_received(&self) -> u64 {
+        self.received
+    }
+}
+
+impl Drop for TcpChannel {
+    fn drop(&mut self) {
+        let _ = self.writer.flush();
+    }
+}
+
+/// How a server accepts sessions.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Sessions served at once (a thread each); further clients wait in the backlog.
+    pub max_sessions: usize,
+    /// Stop after this many sessions (all finished); `None` serves until killed.
+    pub limit: Option<u64>,
+    /// Read/write timeout of each session's channel.
+    pub timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_sessions: 4,
+            limit: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Accepts connections on `listener` and runs `handler` for each on its own thread,
+/// at most `opts.max_sessions` at once. A failing session (the handler reports its
+/// own errors) never stops the server. Returns the number of sessions served once
+/// `opts.limit` is reached and every session has finished.
+pub fn serve<F>(
+    listener: &std::net::TcpListener,
+    opts: &ServeOptions,
+    handler: F,
+) -> io::Result<u64>
+where
+    F: Fn(TcpChannel) + Send + Sync + 'static,
+{
+    use std::sync::{Arc, Condvar, Mutex};
+    let handler = Arc::new(handler);
+    let active = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let max = opts.max_sessions.max(1);
+    let mut served = 0u64;
+    let mut threads = Vec::new();
+    while opts.limit.is_none_or(|l| served < l) {
+        {
+            let (lock, cv) = &*active;
+            let mut n = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while *n >= max {
+                n = cv.wait(n).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let ch = match TcpChannel::new(stream, opts.timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cannot set up a connection: {e}");
+                continue;
+            }
+        };
+        served += 1;
+        *active.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let (h, act) = (handler.clone(), active.clone());
+        let t = std::thread::Builder::new()
+            .name(format!("session-{served}"))
+            .spawn(move || {
+                struct Done(Arc<(Mutex<usize>, Condvar)>);
+                impl Drop for Done {
+                    fn drop(&mut self) {
+                        let (lock, cv) = &*self.0;
+                        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                        cv.notify_all();
+                    }
+                }
+                let _done = Done(act);
+                h(ch);
+            })?;
+        threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
+        threads.push(t);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(served)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn round_trip_counters_and_timeout() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut c = TcpChannel::new(s, Duration::from_secs(5)).unwrap();
+            let mut buf = [0u8; 3];
+            c.read_bytes(&mut buf).unwrap();
+            c.write_bytes(&buf).unwrap();
+            c.flush().unwrap();
+            // Then stay silent until the client gives up, then close.
+            let mut more = [0u8; 1];
+            let _ = c.read_bytes(&mut more);
+        });
+        let mut c =
+            TcpChannel::connect(addr, Duration::from_secs(5), Duration::from_millis(200)).unwrap();
+        c.write_bytes(b"abc").unwrap();
+        c.flush().unwrap();
+        let mut buf = [0u8; 3];
+        c.read_bytes(&mut buf).unwrap();
+        assert_eq!(&buf, b"abc");
+        assert_eq!((c.bytes_sent(), c.bytes_received()), (3, 3));
+        let start = std::time::Instant::now();
+        let err = c.read_bytes(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(start.elapsed() < Duration::from_secs(3));
+        drop(c);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn connect_to_a_closed_port_fails_cleanly() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let err =
+            TcpChannel::connect(addr, Duration::from_secs(2), Duration::from_secs(2)).unwrap_err();
+        assert!(err.to_string().contains("cannot connect"), "{err}");
+    }
+}

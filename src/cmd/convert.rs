@@ -1,0 +1,48 @@
+//! `garnet convert`: between .gcirc and Bristol Fashion.
+
+use anyhow::{Context, Result, bail};
+use garnet_circuits::format::{Format, write_file};
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Target {
+    Gcirc,
+    Bristol,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Input circuit (.gcirc or Bristol, detected from the content).
+    pub input: PathBuf,
+    /// Output file.
+    pub output: PathBuf,
+    /// Output format; by default from the output's extension (.gcirc, or .txt/.bristol).
+    #[arg(long)]
+    pub to: Option<Target>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let format = match args.to {
+        Some(Target::Gcirc) => Format::Gcirc,
+        Some(Target::Bristol) => Format::Bristol,
+        None => match args.output.extension().and_then(|e| e.to_str()) {
+            Some("gcirc") => Format::Gcirc,
+            Some("txt" | "bristol") => Format::Bristol,
+            other => bail!(
+                "cannot tell the output format from the extension {:?} of {}; pass --to gcirc or --to bristol",
+                other.unwrap_or(""),
+                args.output.display()
+            ),
+        },
+    };
+    let circuit = super::load::circuit(&args.input)?;
+    write_file(&args.output, &circuit, format).with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "wrote {} ({} gates, {} AND) as {:?}",
+        args.output.display(),
+        circuit.gates.len(),
+        circuit.and_count(),
+        format
+    );
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! The `garnet` binary's plaintext commands, run as a user would.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn garnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_garnet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the garnet binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("garnet-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn eval_adds_on_every_input_pair() {
+    for a in 0..16u32 {
+        for b in [0u32, 1, 7, 9, 15] {
+            let o = garnet(&[
+                "eval",
+                "tests/data/adder4.txt",
+                "--input",
+                &format!("in0={a}"),
+                "--input",
+                &format!("in1=0x{b:x}"),
+                "--json",
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+            let hex = v["outputs"]["out0"].as_str().unwrap();
+            let got = u32::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap();
+            assert_eq!(got, a + b, "{a} + {b}");
+        }
+    }
+}
+
+#[test]
+fn stats_json_has_the_documented_keys() {
+    let o = garnet(&["stats", "tests/data/adder4.txt", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in [
+        "and_gates", "xor_gates", "not_gates", "wires", "and_depth", "depth", "inputs", "outputs",
+        "estimated_bytes", "sections",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["inputs"][0]["name"], "in0");
+    assert_eq!(v["inputs"][0]["owner"], "garbler");
+    assert_eq!(v["inputs"][1]["owner"], "evaluator");
+    let and = v["and_gates"].as_u64().unwrap();
+    assert!(v["estimated_bytes"].as_u64().unwrap() >= 32 * and);
+    let table = stdout(&garnet(&["stats", "tests/data/adder4.txt"]));
+    assert!(table.contains("AND gates"), "{table}");
+}
+
+#[test]
+fn convert_round_trip_keeps_results_and_stats() {
+    let gcirc = scratch("adder.gcirc");
+    let back = scratch("adder_back.txt");
+    let o = garnet(&["convert", "tests/data/adder4.txt", gcirc.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = garnet(&["convert", gcirc.to_str().unwrap(), back.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&stdout(&garnet(&["stats", f, "--json"]))).unwrap()
+    };
+    let (a, b, c) = (json("tests/data/adder4.txt"), json(gcirc.to_str().unwrap()), json(back.to_str().unwrap()));
+    assert_eq!(a["and_gates"], b["and_gates"]);
+    assert_eq!(a["and_gates"], c["and_gates"]);
+    for f in [gcirc.to_str().unwrap(), back.to_str().unwrap()] {
+        let o = garnet(&["eval", f, "-i", "in0=11", "-i", "in1=13", "--json"]);
+        assert!(o.status.success(), "{f}: {}", stderr(&o));
+        assert!(stdout(&o).contains("0x18"), "{f}: {}", stdout(&o));
+    }
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["eval", "tests/data/adder4.txt", "-i", "in0=16", "-i", "in1=1"], "does not fit"),
+        (&["eval", "tests/data/adder4.txt", "-i", "in0=1"], "missing value for input `in1`"),
+        (&["eval", "tests/data/adder4.txt", "-i", "x=1", "-i", "in1=1"], "no input named `x`"),
+        (&["eval", "tests/data/adder4.txt", "-i", "in0=0xz", "-i", "in1=1"], "not a number"),
+        (&["stats", "does/not/exist.gcirc"], "does/not/exist.gcirc"),
+        (&["convert", "tests/data/adder4.txt", "out.unknown"], "--to"),
+    ];
+    for (args, want) in cases {
+        let o = garnet(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        let err = stderr(&o);
+        assert!(err.contains(want), "{args:?}: expected `{want}` in: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+}
+
+#[test]
+fn corrupt_file_is_named_in_the_error() {
+    let bad = scratch("corrupt.gcirc");
+    let good = scratch("good.gcirc");
+    assert!(garnet(&["convert", "tests/data/adder4.txt", good.to_str().unwrap()]).status.success());
+    let mut bytes = std::fs::read(&good).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = garnet(&["stats", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("corrupt.gcirc"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,0 +1,212 @@
+//! Two-party sessions between two `garnet` processes over real loopback TCP: the
+//! evaluator's outputs equal plaintext evaluation (`garnet eval`), for our Bristol
+//! test circuits and for a random circuit streamed from a .gcirc file; a server
+//! keeps serving after a client fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_garnet");
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Kills the child on drop, so a failing test leaves no server behind.
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `garnet garble` on a free loopback port and returns it with its address.
+fn garbler(circuit: &Path, inputs: &[&str], extra: &[&str]) -> Server {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("garble")
+        .arg(circuit)
+        .args(["--listen", "127.0.0.1:0", "--timeout", "10"])
+        .args(extra);
+    for i in inputs {
+        cmd.args(["--input", i]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().expect("garbler printed nothing").unwrap();
+    let addr = first
+        .strip_prefix("garbler: listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"));
+    let addr = addr.trim().to_string();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, addr)
+}
+
+fn evaluate(circuit: &Path, addr: &str, inputs: &[&str], extra: &[&str]) -> Output {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("evaluate")
+        .arg(circuit)
+        .args(["--connect", addr, "--json", "--timeout", "10"])
+        .args(extra);
+    for i in inputs {
+        cmd.args(["--input", i]);
+    }
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+fn plain(circuit: &Path, inputs: &[&str]) -> String {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("eval").arg(circuit).arg("--json");
+    for i in inputs {
+        cmd.args(["--input", i]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn check_once(circuit: &Path, g_inputs: &[&str], e_inputs: &[&str]) {
+    let start = Instant::now();
+    let mut server = garbler(circuit, g_inputs, &["--once"]);
+    let out = evaluate(circuit, &server.1, e_inputs, &[]);
+    assert!(
+        out.status.success(),
+        "evaluate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Vec<&str> = g_inputs.iter().chain(e_inputs).copied().collect();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        plain(circuit, &all),
+        "{}",
+        circuit.display()
+    );
+    // --once: the garbler exits by itself, successfully.
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "garbler --once did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bristol_circuits_over_tcp_match_plaintext() {
+    for (a, b) in [(0u32, 0u32), (5, 9), (15, 15), (7, 12)] {
+        let (x, y) = (format!("in0={a}"), format!("in1={b}"));
+        check_once(&data("adder4.txt"), &[&x], &[&y]);
+        check_once(&data("comparator4.txt"), &[&x], &[&y]);
+    }
+}
+
+#[test]
+fn owners_flag_moves_inputs_between_parties() {
+    // Both inputs to the evaluator: the garbler gives none.
+    let owners = ["--owners", "evaluator,e"];
+    let mut server = garbler(&data("adder4.txt"), &[], &["--once", owners[0], owners[1]]);
+    let out = evaluate(&data("adder4.txt"), &server.1, &["in0=3", "in1=4"], &owners);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        plain(&data("adder4.txt"), &["in0=3", "in1=4"])
+    );
+    assert!(server.0.wait().unwrap().success());
+}
+
+fn random_gcirc(dir: &Path) -> PathBuf {
+    use garnet_circuits::random::{RandomSpec, random_circuit};
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let spec = RandomSpec {
+        input_widths: vec![32, 32],
+        gates: 20_000,
+        output_widths: vec![16, 16, 16],
+        and_fraction: 0.5,
+        window: 128,
+    };
+    let c = garnet_circuits::passes::optimize(random_circuit(&mut rng, &spec));
+    let path = dir.join("random.gcirc");
+    garnet_circuits::format::write_file(&path, &c, garnet_circuits::format::Format::Gcirc).unwrap();
+    path
+}
+
+#[test]
+fn streamed_gcirc_and_a_server_that_survives_bad_clients() {
+    let dir = std::env::temp_dir().join(format!("garnet-two-process-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = random_gcirc(&dir);
+    // Owners alternate garbler, evaluator: in0 is the garbler's, in1 the evaluator's.
+    let x = "in0=0x89abcdef";
+    let server = garbler(&path, &[x], &["--max-sessions", "2"]);
+    // A client that sends garbage, and one with another circuit: both fail cleanly.
+    {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(&server.1).unwrap();
+        s.write_all(&[0xAB; 500]).unwrap();
+    }
+    let wrong = evaluate(&data("adder4.txt"), &server.1, &["in1=1"], &[]);
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("handshake"), "{err}");
+    // Then real clients, which get the right answer.
+    for v in ["0", "12345", "0xffffffff"] {
+        let e_in = format!("in1={v}");
+        let out = evaluate(&path, &server.1, &[&e_in], &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want: serde_json::Value = serde_json::from_str(&plain(&path, &[x, &e_in])).unwrap();
+        // The evaluator prints only the outputs addressed to it.
+        for (name, value) in got["outputs"].as_object().unwrap() {
+            assert_eq!(value, &want["outputs"][name], "output {name}");
+        }
+        assert!(!got["outputs"].as_object().unwrap().is_empty());
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn evaluator_without_a_garbler_fails_fast() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    drop(l);
+    let start = Instant::now();
+    let out = evaluate(
+        &data("adder4.txt"),
+        &addr,
+        &["in1=1"],
+        &["--connect-timeout", "2"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
