@@ -53,8 +53,16 @@ fn stats_json_has_the_documented_keys() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     for key in [
-        "and_gates", "xor_gates", "not_gates", "wires", "and_depth", "depth", "inputs", "outputs",
-        "estimated_bytes", "sections",
+        "and_gates",
+        "xor_gates",
+        "not_gates",
+        "wires",
+        "and_depth",
+        "depth",
+        "inputs",
+        "outputs",
+        "estimated_bytes",
+        "sections",
     ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
@@ -78,7 +86,11 @@ fn convert_round_trip_keeps_results_and_stats() {
     let json = |f: &str| -> serde_json::Value {
         serde_json::from_str(&stdout(&garnet(&["stats", f, "--json"]))).unwrap()
     };
-    let (a, b, c) = (json("tests/data/adder4.txt"), json(gcirc.to_str().unwrap()), json(back.to_str().unwrap()));
+    let (a, b, c) = (
+        json("tests/data/adder4.txt"),
+        json(gcirc.to_str().unwrap()),
+        json(back.to_str().unwrap()),
+    );
     assert_eq!(a["and_gates"], b["and_gates"]);
     assert_eq!(a["and_gates"], c["and_gates"]);
     for f in [gcirc.to_str().unwrap(), back.to_str().unwrap()] {
@@ -91,10 +103,36 @@ fn convert_round_trip_keeps_results_and_stats() {
 #[test]
 fn bad_inputs_are_clear_errors() {
     let cases: &[(&[&str], &str)] = &[
-        (&["eval", "tests/data/adder4.txt", "-i", "in0=16", "-i", "in1=1"], "does not fit"),
-        (&["eval", "tests/data/adder4.txt", "-i", "in0=1"], "missing value for input `in1`"),
-        (&["eval", "tests/data/adder4.txt", "-i", "x=1", "-i", "in1=1"], "no input named `x`"),
-        (&["eval", "tests/data/adder4.txt", "-i", "in0=0xz", "-i", "in1=1"], "not a number"),
+        (
+            &[
+                "eval",
+                "tests/data/adder4.txt",
+                "-i",
+                "in0=16",
+                "-i",
+                "in1=1",
+            ],
+            "does not fit",
+        ),
+        (
+            &["eval", "tests/data/adder4.txt", "-i", "in0=1"],
+            "missing value for input `in1`",
+        ),
+        (
+            &["eval", "tests/data/adder4.txt", "-i", "x=1", "-i", "in1=1"],
+            "no input named `x`",
+        ),
+        (
+            &[
+                "eval",
+                "tests/data/adder4.txt",
+                "-i",
+                "in0=0xz",
+                "-i",
+                "in1=1",
+            ],
+            "not a number",
+        ),
         (&["stats", "does/not/exist.gcirc"], "does/not/exist.gcirc"),
         (&["convert", "tests/data/adder4.txt", "out.unknown"], "--to"),
     ];
@@ -111,7 +149,11 @@ fn bad_inputs_are_clear_errors() {
 fn corrupt_file_is_named_in_the_error() {
     let bad = scratch("corrupt.gcirc");
     let good = scratch("good.gcirc");
-    assert!(garnet(&["convert", "tests/data/adder4.txt", good.to_str().unwrap()]).status.success());
+    assert!(
+        garnet(&["convert", "tests/data/adder4.txt", good.to_str().unwrap()])
+            .status
+            .success()
+    );
     let mut bytes = std::fs::read(&good).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;

@@ -17,7 +17,9 @@ fn bench_eval(c: &mut Criterion) {
     };
     // Slots only (no dead-gate removal), so all 10 M gates are evaluated.
     let circuit = allocate_slots(random_circuit(&mut rng, &spec));
-    let inputs: Vec<u64> = (0..circuit.input_bits()).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+    let inputs: Vec<u64> = (0..circuit.input_bits())
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect();
     let mut group = c.benchmark_group("plain_eval");
     group.sample_size(10);
     // Elements = gate-lanes: each pass evaluates every gate for 64 inputs.

@@ -10,8 +10,7 @@
 
 use crate::gates::Gates;
 use crate::ir::{
-    Circuit, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
-    ValueType,
+    Circuit, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section, ValueType,
 };
 
 /// A bit while building: node id times two, plus one if complemented.
@@ -60,7 +59,11 @@ impl GateCounts {
 impl std::ops::Sub for GateCounts {
     type Output = GateCounts;
     fn sub(self, o: GateCounts) -> GateCounts {
-        GateCounts { and: self.and - o.and, xor: self.xor - o.xor, not: self.not - o.not }
+        GateCounts {
+            and: self.and - o.and,
+            xor: self.xor - o.xor,
+            not: self.not - o.not,
+        }
     }
 }
 
@@ -117,7 +120,12 @@ impl Core {
             self.inputs.iter().all(|i| i.name != name),
             "input `{name}` declared twice"
         );
-        self.inputs.push(InputSpec { name: name.to_string(), owner, bits, ty });
+        self.inputs.push(InputSpec {
+            name: name.to_string(),
+            owner,
+            bits,
+            ty,
+        });
         (0..bits).map(|_| Wire::of(self.fresh(), false)).collect()
     }
 
@@ -138,7 +146,12 @@ impl Core {
         let node = self.fresh();
         self.counts.bump(op);
         if let Some(g) = &mut self.gates {
-            g.push(Gate { op, a, b, out: node });
+            g.push(Gate {
+                op,
+                a,
+                b,
+                out: node,
+            });
         }
         self.cache[slot] = CacheEntry { key, node };
         node
@@ -196,7 +209,13 @@ impl Core {
         // Complemented outputs need a real NOT; emit it now so it is counted.
         let bits = bits
             .iter()
-            .map(|&w| if w.is_const() { w } else { Wire::of(self.materialize(w), false) })
+            .map(|&w| {
+                if w.is_const() {
+                    w
+                } else {
+                    Wire::of(self.materialize(w), false)
+                }
+            })
             .collect();
         self.outputs.push((name.to_string(), recipient, bits, ty));
     }
@@ -219,7 +238,9 @@ pub struct Builder {
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder").field("counts", &self.core.counts).finish()
+        f.debug_struct("Builder")
+            .field("counts", &self.core.counts)
+            .finish()
     }
 }
 
@@ -231,7 +252,9 @@ impl Default for Builder {
 
 impl Builder {
     pub fn new() -> Builder {
-        Builder { core: Core::new(true) }
+        Builder {
+            core: Core::new(true),
+        }
     }
 
     /// Declares an input value of `bits` wires; all inputs come before any gate.
@@ -245,7 +268,8 @@ impl Builder {
     }
 
     pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
-        self.core.output(name, recipient, bits, ValueType::default())
+        self.core
+            .output(name, recipient, bits, ValueType::default())
     }
 
     pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
@@ -263,12 +287,20 @@ impl Builder {
             .gates
             .unwrap_or_default()
             .into_iter()
-            .map(|g| Gate { op: g.op, a: g.a - 1, b: g.b - 1, out: g.out - 1 })
+            .map(|g| Gate {
+                op: g.op,
+                a: g.a - 1,
+                b: g.b - 1,
+                out: g.out - 1,
+            })
             .collect();
         let mut sections = Vec::new();
         for (i, (name, start)) in core.sections.iter().enumerate() {
             let end = core.sections.get(i + 1).map_or(core.counts, |s| s.1);
-            sections.push(Section { name: name.clone(), gates: start.total()..end.total() });
+            sections.push(Section {
+                name: name.clone(),
+                gates: start.total()..end.total(),
+            });
         }
         let outputs = core
             .outputs
@@ -329,7 +361,9 @@ pub struct Counter {
 
 impl std::fmt::Debug for Counter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Counter").field("counts", &self.core.counts).finish()
+        f.debug_struct("Counter")
+            .field("counts", &self.core.counts)
+            .finish()
     }
 }
 
@@ -341,7 +375,9 @@ impl Default for Counter {
 
 impl Counter {
     pub fn new() -> Counter {
-        Counter { core: Core::new(false) }
+        Counter {
+            core: Core::new(false),
+        }
     }
     pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
         self.core.input(name, owner, bits, ValueType::default())
@@ -350,7 +386,8 @@ impl Counter {
         self.core.input(name, owner, bits, ty)
     }
     pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
-        self.core.output(name, recipient, bits, ValueType::default())
+        self.core
+            .output(name, recipient, bits, ValueType::default())
     }
     pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
         self.core.output(name, recipient, bits, ty)

@@ -9,7 +9,11 @@ pub enum EvalError {
     #[error("expected {expected} input values, got {got}")]
     InputCount { expected: usize, got: usize },
     #[error("input `{name}` is {expected} bits wide, got {got} bits")]
-    InputWidth { name: String, expected: u32, got: usize },
+    InputWidth {
+        name: String,
+        expected: u32,
+        got: usize,
+    },
     #[error("expected {expected} input wires, got {got}")]
     WireCount { expected: u64, got: usize },
 }
@@ -22,7 +26,10 @@ impl Circuit {
     pub fn eval_lanes(&self, input_wires: &[u64]) -> Result<Vec<u64>, EvalError> {
         let n_in = self.input_bits();
         if input_wires.len() as u64 != n_in {
-            return Err(EvalError::WireCount { expected: n_in, got: input_wires.len() });
+            return Err(EvalError::WireCount {
+                expected: n_in,
+                got: input_wires.len(),
+            });
         }
         let mut w = vec![0u64; self.wires as usize];
         w[..input_wires.len()].copy_from_slice(input_wires);
@@ -82,7 +89,10 @@ impl Circuit {
 
     fn check_inputs(&self, inputs: &[Vec<bool>]) -> Result<(), EvalError> {
         if inputs.len() != self.inputs.len() {
-            return Err(EvalError::InputCount { expected: self.inputs.len(), got: inputs.len() });
+            return Err(EvalError::InputCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
         }
         for (spec, v) in self.inputs.iter().zip(inputs) {
             if v.len() != spec.bits as usize {

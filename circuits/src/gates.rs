@@ -73,22 +73,27 @@ impl Gates for PlainBits {
 pub mod bits {
     /// The low `width` bits of `value`, least-significant first.
     pub fn from_u128(value: u128, width: usize) -> Vec<bool> {
-        (0..width).map(|i| i < 128 && (value >> i) & 1 == 1).collect()
+        (0..width)
+            .map(|i| i < 128 && (value >> i) & 1 == 1)
+            .collect()
     }
     /// The low `width` bits of the two's-complement `value`, least-significant first.
     pub fn from_i128(value: i128, width: usize) -> Vec<bool> {
-        (0..width)
-            .map(|i| (value >> i.min(127)) & 1 == 1)
-            .collect()
+        (0..width).map(|i| (value >> i.min(127)) & 1 == 1).collect()
     }
     /// Unsigned value of up to 128 bits.
     pub fn to_u128(bits: &[bool]) -> u128 {
         assert!(bits.len() <= 128, "to_u128 takes at most 128 bits");
-        bits.iter().rev().fold(0u128, |acc, &b| (acc << 1) | b as u128)
+        bits.iter()
+            .rev()
+            .fold(0u128, |acc, &b| (acc << 1) | b as u128)
     }
     /// Two's-complement value of 1 to 128 bits.
     pub fn to_i128(bits: &[bool]) -> i128 {
-        assert!(!bits.is_empty() && bits.len() <= 128, "to_i128 takes 1 to 128 bits");
+        assert!(
+            !bits.is_empty() && bits.len() <= 128,
+            "to_i128 takes 1 to 128 bits"
+        );
         let u = to_u128(bits);
         let shift = 128 - bits.len();
         ((u << shift) as i128) >> shift

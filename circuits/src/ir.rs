@@ -27,13 +27,28 @@ pub struct Gate {
 
 impl Gate {
     pub fn xor(a: u32, b: u32, out: u32) -> Gate {
-        Gate { op: Op::Xor, a, b, out }
+        Gate {
+            op: Op::Xor,
+            a,
+            b,
+            out,
+        }
     }
     pub fn and(a: u32, b: u32, out: u32) -> Gate {
-        Gate { op: Op::And, a, b, out }
+        Gate {
+            op: Op::And,
+            a,
+            b,
+            out,
+        }
     }
     pub fn not(a: u32, out: u32) -> Gate {
-        Gate { op: Op::Not, a, b: a, out }
+        Gate {
+            op: Op::Not,
+            a,
+            b: a,
+            out,
+        }
     }
     /// The wires this gate reads (one for NOT).
     pub fn operands(&self) -> impl Iterator<Item = u32> {

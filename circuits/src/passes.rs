@@ -12,9 +12,20 @@ pub enum ValidateError {
     #[error("gate {gate}: wire {wire} is used before it is defined")]
     UndefinedWire { gate: u64, wire: u32 },
     #[error("output `{output}` bit {bit}: wire {wire} is out of range or never defined")]
-    UndefinedOutput { output: String, bit: usize, wire: u32 },
-    #[error("section `{name}` covers gates {start}..{end}, outside the circuit's {gates} gates or before the previous section's end")]
-    BadSection { name: String, start: u64, end: u64, gates: u64 },
+    UndefinedOutput {
+        output: String,
+        bit: usize,
+        wire: u32,
+    },
+    #[error(
+        "section `{name}` covers gates {start}..{end}, outside the circuit's {gates} gates or before the previous section's end"
+    )]
+    BadSection {
+        name: String,
+        start: u64,
+        end: u64,
+        gates: u64,
+    },
 }
 
 /// Checks topological order: every wire in range and defined (an input, or an earlier
@@ -22,35 +33,52 @@ pub enum ValidateError {
 pub fn validate(c: &Circuit) -> Result<(), ValidateError> {
     let input_bits = c.input_bits();
     if input_bits > c.wires as u64 {
-        return Err(ValidateError::InputsExceedWires { input_bits, wires: c.wires });
+        return Err(ValidateError::InputsExceedWires {
+            input_bits,
+            wires: c.wires,
+        });
     }
     let mut defined = vec![false; c.wires as usize];
     defined[..input_bits as usize].fill(true);
     for (i, g) in c.gates.iter().enumerate() {
         for w in g.operands().chain(std::iter::once(g.out)) {
             if w >= c.wires {
-                return Err(ValidateError::WireOutOfRange { gate: i as u64, wire: w, wires: c.wires });
+                return Err(ValidateError::WireOutOfRange {
+                    gate: i as u64,
+                    wire: w,
+                    wires: c.wires,
+                });
             }
         }
         for w in g.operands() {
             if !defined[w as usize] {
-                return Err(ValidateError::UndefinedWire { gate: i as u64, wire: w });
+                return Err(ValidateError::UndefinedWire {
+                    gate: i as u64,
+                    wire: w,
+                });
             }
         }
         defined[g.out as usize] = true;
     }
     for o in &c.outputs {
         for (bit, b) in o.bits.iter().enumerate() {
-            if let OutBit::Wire(w) = *b {
-                if defined.get(w as usize) != Some(&true) {
-                    return Err(ValidateError::UndefinedOutput { output: o.name.clone(), bit, wire: w });
-                }
+            if let OutBit::Wire(w) = *b
+                && defined.get(w as usize) != Some(&true)
+            {
+                return Err(ValidateError::UndefinedOutput {
+                    output: o.name.clone(),
+                    bit,
+                    wire: w,
+                });
             }
         }
     }
     let mut prev_end = 0;
     for s in &c.sections {
-        if s.gates.start < prev_end || s.gates.start > s.gates.end || s.gates.end > c.gates.len() as u64 {
+        if s.gates.start < prev_end
+            || s.gates.start > s.gates.end
+            || s.gates.end > c.gates.len() as u64
+        {
             return Err(ValidateError::BadSection {
                 name: s.name.clone(),
                 start: s.gates.start,
@@ -117,9 +145,14 @@ const PINNED: u32 = u32::MAX - 1;
 pub fn allocate_slots(mut c: Circuit) -> Circuit {
     let n_in = c.input_bits() as usize;
     let n_values = n_in + c.gates.len();
-    assert!(n_values < PINNED as usize, "circuit too large for 32-bit wire ids");
+    assert!(
+        n_values < PINNED as usize,
+        "circuit too large for 32-bit wire ids"
+    );
     let initial_slots = |c: &Circuit| -> Vec<u32> {
-        (0..c.wires).map(|s| if (s as usize) < n_in { s } else { NEVER }).collect()
+        (0..c.wires)
+            .map(|s| if (s as usize) < n_in { s } else { NEVER })
+            .collect()
     };
 
     // Pass 1: last use of every value (value = input bit, or gate index + n_in).
@@ -170,7 +203,12 @@ pub fn allocate_slots(mut c: Circuit) -> Circuit {
             free.push(slot);
         }
         current[g.out as usize] = v as u32;
-        *g = Gate { op: g.op, a: sa, b: sb, out: slot };
+        *g = Gate {
+            op: g.op,
+            a: sa,
+            b: sb,
+            out: slot,
+        };
     }
     for o in &mut c.outputs {
         for b in &mut o.bits {

@@ -33,7 +33,11 @@ impl Default for RandomSpec {
 }
 
 fn owner(i: usize) -> Party {
-    if i % 2 == 0 { Party::Garbler } else { Party::Evaluator }
+    if i.is_multiple_of(2) {
+        Party::Garbler
+    } else {
+        Party::Evaluator
+    }
 }
 
 fn recipient(i: usize) -> Recipient {
@@ -60,7 +64,11 @@ pub fn random_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
     let mut gates = Vec::with_capacity(spec.gates);
     let mut next = n_in;
     let pick = |rng: &mut dyn rand::RngCore, next: u32| -> u32 {
-        let lo = if spec.window == 0 { 0 } else { next.saturating_sub(spec.window) };
+        let lo = if spec.window == 0 {
+            0
+        } else {
+            next.saturating_sub(spec.window)
+        };
         rng.gen_range(lo..next)
     };
     for _ in 0..spec.gates {
@@ -94,7 +102,13 @@ pub fn random_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
             ty: ValueType::default(),
         })
         .collect();
-    Circuit { inputs, outputs, gates, wires: next, sections: Vec::new() }
+    Circuit {
+        inputs,
+        outputs,
+        gates,
+        wires: next,
+        sections: Vec::new(),
+    }
 }
 
 /// Random gates fed through the simplifying [`Builder`] (constants included), for
@@ -108,7 +122,11 @@ pub fn random_built_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
     pool.push(b.zero());
     pool.push(b.one());
     for _ in 0..spec.gates {
-        let lo = if spec.window == 0 { 0 } else { pool.len().saturating_sub(spec.window as usize) };
+        let lo = if spec.window == 0 {
+            0
+        } else {
+            pool.len().saturating_sub(spec.window as usize)
+        };
         let x = pool[rng.gen_range(lo..pool.len())];
         // Sometimes reuse an operand or its complement to hit the x^x, x&x, x&!x rules.
         let y = match rng.gen_range(0..10) {

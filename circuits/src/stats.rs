@@ -51,7 +51,11 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn total(&self) -> u64 {
-        self.garbled_tables + self.garbler_labels + self.ot_extension + self.base_ot + self.output_decoding
+        self.garbled_tables
+            + self.garbler_labels
+            + self.ot_extension
+            + self.base_ot
+            + self.output_decoding
     }
 }
 
@@ -77,7 +81,11 @@ pub struct Stats {
 
 fn traffic(and: u64, garbler_bits: u64, evaluator_bits: u64, outputs: &[OutputStat]) -> Traffic {
     let decoding_bits = |pred: fn(Recipient) -> bool| -> u64 {
-        outputs.iter().filter(|o| pred(o.recipient)).map(|o| o.bits as u64).sum()
+        outputs
+            .iter()
+            .filter(|o| pred(o.recipient))
+            .map(|o| o.bits as u64)
+            .sum()
     };
     let to_evaluator = decoding_bits(|r| r.includes(Party::Evaluator));
     let to_garbler = decoding_bits(|r| r.includes(Party::Garbler));
@@ -118,9 +126,18 @@ impl Stats {
             max_all = max_all.max(d);
             max_and = max_and.max(ad);
             let delta = match g.op {
-                Op::And => GateCounts { and: 1, ..Default::default() },
-                Op::Xor => GateCounts { xor: 1, ..Default::default() },
-                Op::Not => GateCounts { not: 1, ..Default::default() },
+                Op::And => GateCounts {
+                    and: 1,
+                    ..Default::default()
+                },
+                Op::Xor => GateCounts {
+                    xor: 1,
+                    ..Default::default()
+                },
+                Op::Not => GateCounts {
+                    not: 1,
+                    ..Default::default()
+                },
             };
             counts = add(counts, delta);
             while s < c.sections.len() && c.sections[s].gates.end <= i as u64 {
@@ -144,21 +161,44 @@ impl Stats {
 
     /// Statistics from counts alone (e.g. from a [`crate::Counter`]), with the
     /// circuit's interface for inputs and outputs; depths unknown.
-    pub fn from_counts(interface: &Circuit, counts: GateCounts, sections: Vec<SectionStat>) -> Stats {
+    pub fn from_counts(
+        interface: &Circuit,
+        counts: GateCounts,
+        sections: Vec<SectionStat>,
+    ) -> Stats {
         let inputs: Vec<InputStat> = interface
             .inputs
             .iter()
-            .map(|i| InputStat { name: i.name.clone(), owner: i.owner, bits: i.bits })
+            .map(|i| InputStat {
+                name: i.name.clone(),
+                owner: i.owner,
+                bits: i.bits,
+            })
             .collect();
         let outputs: Vec<OutputStat> = interface
             .outputs
             .iter()
-            .map(|o| OutputStat { name: o.name.clone(), recipient: o.recipient, bits: o.bits.len() as u32 })
+            .map(|o| OutputStat {
+                name: o.name.clone(),
+                recipient: o.recipient,
+                bits: o.bits.len() as u32,
+            })
             .collect();
-        let party_bits = |p: Party| inputs.iter().filter(|i| i.owner == p).map(|i| i.bits as u64).sum();
+        let party_bits = |p: Party| {
+            inputs
+                .iter()
+                .filter(|i| i.owner == p)
+                .map(|i| i.bits as u64)
+                .sum()
+        };
         let garbler_input_bits: u64 = party_bits(Party::Garbler);
         let evaluator_input_bits: u64 = party_bits(Party::Evaluator);
-        let traffic = traffic(counts.and, garbler_input_bits, evaluator_input_bits, &outputs);
+        let traffic = traffic(
+            counts.and,
+            garbler_input_bits,
+            evaluator_input_bits,
+            &outputs,
+        );
         Stats {
             and_gates: counts.and,
             xor_gates: counts.xor,
@@ -184,7 +224,11 @@ impl Stats {
 }
 
 fn add(a: GateCounts, b: GateCounts) -> GateCounts {
-    GateCounts { and: a.and + b.and, xor: a.xor + b.xor, not: a.not + b.not }
+    GateCounts {
+        and: a.and + b.and,
+        xor: a.xor + b.xor,
+        not: a.not + b.not,
+    }
 }
 
 /// Thousands separators, for tables people read.
@@ -192,7 +236,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -208,7 +252,11 @@ fn bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 impl fmt::Display for Stats {
@@ -228,7 +276,12 @@ impl fmt::Display for Stats {
         for (k, v) in rows {
             writeln!(f, "{k:<22} {v:>16}")?;
         }
-        writeln!(f, "{:<22} {:>16}", "estimated traffic", bytes(self.estimated_bytes))?;
+        writeln!(
+            f,
+            "{:<22} {:>16}",
+            "estimated traffic",
+            bytes(self.estimated_bytes)
+        )?;
         let t = &self.traffic;
         for (k, v) in [
             ("garbled tables", t.garbled_tables),
@@ -242,15 +295,31 @@ impl fmt::Display for Stats {
         writeln!(f)?;
         writeln!(f, "{:<20} {:<10} {:>8}", "input", "owner", "bits")?;
         for i in &self.inputs {
-            writeln!(f, "{:<20} {:<10} {:>8}", i.name, format!("{:?}", i.owner).to_lowercase(), i.bits)?;
+            writeln!(
+                f,
+                "{:<20} {:<10} {:>8}",
+                i.name,
+                format!("{:?}", i.owner).to_lowercase(),
+                i.bits
+            )?;
         }
         writeln!(f, "{:<20} {:<10} {:>8}", "output", "recipient", "bits")?;
         for o in &self.outputs {
-            writeln!(f, "{:<20} {:<10} {:>8}", o.name, format!("{:?}", o.recipient).to_lowercase(), o.bits)?;
+            writeln!(
+                f,
+                "{:<20} {:<10} {:>8}",
+                o.name,
+                format!("{:?}", o.recipient).to_lowercase(),
+                o.bits
+            )?;
         }
         if !self.sections.is_empty() {
             writeln!(f)?;
-            writeln!(f, "{:<20} {:>14} {:>14} {:>10} {:>12}", "section", "AND", "XOR", "NOT", "tables")?;
+            writeln!(
+                f,
+                "{:<20} {:>14} {:>14} {:>10} {:>12}",
+                "section", "AND", "XOR", "NOT", "tables"
+            )?;
             for s in &self.sections {
                 writeln!(
                     f,

@@ -10,7 +10,11 @@ pub enum ValueError {
     #[error("`{text}` is not a number: {why} (use decimal, 0x… hex or 0b… binary)")]
     NotANumber { text: String, why: String },
     #[error("value {text} does not fit input `{name}` of {bits} bits")]
-    TooWide { name: String, text: String, bits: u32 },
+    TooWide {
+        name: String,
+        text: String,
+        bits: u32,
+    },
     #[error("the circuit has no input named `{name}`; its inputs are: {known}")]
     UnknownInput { name: String, known: String },
     #[error("input `{name}` belongs to the {owner}, not to this party")]
@@ -31,7 +35,10 @@ pub fn split_assignment(text: &str) -> Result<(&str, &str), ValueError> {
 
 /// Parses an integer of any size into its little-endian magnitude bits and sign.
 fn parse_magnitude(text: &str) -> Result<(bool, Vec<bool>), ValueError> {
-    let bad = |why: &str| ValueError::NotANumber { text: text.to_string(), why: why.to_string() };
+    let bad = |why: &str| ValueError::NotANumber {
+        text: text.to_string(),
+        why: why.to_string(),
+    };
     let t: String = text.chars().filter(|&c| c != '_').collect();
     let (negative, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest.to_string()),
@@ -50,7 +57,9 @@ fn parse_magnitude(text: &str) -> Result<(bool, Vec<bool>), ValueError> {
     // Little-endian base-2^32 limbs, multiply-accumulate per digit.
     let mut limbs: Vec<u64> = vec![0];
     for ch in digits.chars() {
-        let d = ch.to_digit(radix).ok_or_else(|| bad(&format!("`{ch}` is not a base-{radix} digit")))?;
+        let d = ch
+            .to_digit(radix)
+            .ok_or_else(|| bad(&format!("`{ch}` is not a base-{radix} digit")))?;
         let mut carry = d as u64;
         for l in limbs.iter_mut() {
             let v = *l * radix as u64 + carry;
@@ -61,7 +70,10 @@ fn parse_magnitude(text: &str) -> Result<(bool, Vec<bool>), ValueError> {
             limbs.push(carry);
         }
     }
-    let mut bits: Vec<bool> = limbs.iter().flat_map(|l| (0..32).map(move |i| (l >> i) & 1 == 1)).collect();
+    let mut bits: Vec<bool> = limbs
+        .iter()
+        .flat_map(|l| (0..32).map(move |i| (l >> i) & 1 == 1))
+        .collect();
     while bits.last() == Some(&false) {
         bits.pop();
     }
@@ -72,7 +84,11 @@ fn parse_magnitude(text: &str) -> Result<(bool, Vec<bool>), ValueError> {
 /// and must fit the signed range; non-negative values the unsigned range.
 pub fn parse_value(name: &str, text: &str, bits: u32) -> Result<Vec<bool>, ValueError> {
     let (negative, mag) = parse_magnitude(text)?;
-    let too_wide = || ValueError::TooWide { name: name.to_string(), text: text.to_string(), bits };
+    let too_wide = || ValueError::TooWide {
+        name: name.to_string(),
+        text: text.to_string(),
+        bits,
+    };
     if !negative {
         if mag.len() > bits as usize {
             return Err(too_wide());
@@ -83,7 +99,8 @@ pub fn parse_value(name: &str, text: &str, bits: u32) -> Result<Vec<bool>, Value
     }
     // -m fits in `bits` two's-complement bits iff m <= 2^(bits-1).
     let power_of_two = mag.iter().filter(|&&b| b).count() == 1;
-    let fits = bits > 0 && (mag.len() < bits as usize || (mag.len() == bits as usize && power_of_two));
+    let fits =
+        bits > 0 && (mag.len() < bits as usize || (mag.len() == bits as usize && power_of_two));
     if !fits {
         return Err(too_wide());
     }
@@ -110,8 +127,16 @@ pub fn collect_inputs(
     for a in assignments {
         let (name, value) = split_assignment(a)?;
         let Some(i) = c.input_index(name) else {
-            let known = c.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(ValueError::UnknownInput { name: name.to_string(), known });
+            let known = c
+                .inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ValueError::UnknownInput {
+                name: name.to_string(),
+                known,
+            });
         };
         let spec = &c.inputs[i];
         if party.is_some_and(|p| p != spec.owner) {
@@ -129,7 +154,12 @@ pub fn collect_inputs(
         .iter()
         .zip(given)
         .filter(|(spec, _)| party.is_none_or(|p| p == spec.owner))
-        .map(|(spec, v)| v.ok_or_else(|| ValueError::Missing { name: spec.name.clone(), bits: spec.bits }))
+        .map(|(spec, v)| {
+            v.ok_or_else(|| ValueError::Missing {
+                name: spec.name.clone(),
+                bits: spec.bits,
+            })
+        })
         .collect()
 }
 
@@ -139,7 +169,9 @@ pub fn to_hex(bits: &[bool]) -> String {
     let mut s = String::with_capacity(digits + 2);
     s.push_str("0x");
     for d in (0..digits).rev() {
-        let v = (0..4).fold(0u32, |acc, i| acc | ((*bits.get(d * 4 + i).unwrap_or(&false) as u32) << i));
+        let v = (0..4).fold(0u32, |acc, i| {
+            acc | ((*bits.get(d * 4 + i).unwrap_or(&false) as u32) << i)
+        });
         s.push(char::from_digit(v, 16).unwrap_or('0'));
     }
     s
@@ -150,7 +182,11 @@ pub fn to_decimal(bits: &[bool]) -> String {
     // Repeated division by 10^9 over base-2^32 limbs.
     let mut limbs: Vec<u64> = bits
         .chunks(32)
-        .map(|c| c.iter().enumerate().fold(0u64, |a, (i, &b)| a | ((b as u64) << i)))
+        .map(|c| {
+            c.iter()
+                .enumerate()
+                .fold(0u64, |a, (i, &b)| a | ((b as u64) << i))
+        })
         .collect();
     let mut parts = Vec::new();
     loop {
@@ -204,20 +240,44 @@ mod tests {
     #[test]
     fn parses_every_base() {
         assert_eq!(parse_value("x", "10", 8).unwrap(), bits::from_u128(10, 8));
-        assert_eq!(parse_value("x", "0xff", 8).unwrap(), bits::from_u128(255, 8));
+        assert_eq!(
+            parse_value("x", "0xff", 8).unwrap(),
+            bits::from_u128(255, 8)
+        );
         assert_eq!(parse_value("x", "0b101", 4).unwrap(), bits::from_u128(5, 4));
         assert_eq!(parse_value("x", "-1", 8).unwrap(), bits::from_i128(-1, 8));
-        assert_eq!(parse_value("x", "-128", 8).unwrap(), bits::from_i128(-128, 8));
-        assert_eq!(parse_value("x", "1_000", 16).unwrap(), bits::from_u128(1000, 16));
+        assert_eq!(
+            parse_value("x", "-128", 8).unwrap(),
+            bits::from_i128(-128, 8)
+        );
+        assert_eq!(
+            parse_value("x", "1_000", 16).unwrap(),
+            bits::from_u128(1000, 16)
+        );
     }
 
     #[test]
     fn rejects_what_does_not_fit_or_parse() {
-        assert!(matches!(parse_value("x", "256", 8), Err(ValueError::TooWide { .. })));
-        assert!(matches!(parse_value("x", "-129", 8), Err(ValueError::TooWide { .. })));
-        assert!(matches!(parse_value("x", "0x1g", 8), Err(ValueError::NotANumber { .. })));
-        assert!(matches!(parse_value("x", "0x", 8), Err(ValueError::NotANumber { .. })));
-        assert!(matches!(split_assignment("novalue"), Err(ValueError::NotAssignment(_))));
+        assert!(matches!(
+            parse_value("x", "256", 8),
+            Err(ValueError::TooWide { .. })
+        ));
+        assert!(matches!(
+            parse_value("x", "-129", 8),
+            Err(ValueError::TooWide { .. })
+        ));
+        assert!(matches!(
+            parse_value("x", "0x1g", 8),
+            Err(ValueError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_value("x", "0x", 8),
+            Err(ValueError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            split_assignment("novalue"),
+            Err(ValueError::NotAssignment(_))
+        ));
     }
 
     proptest! {

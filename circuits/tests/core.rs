@@ -209,7 +209,11 @@ fn builder_rules() {
     assert_eq!(b.counts().and, 1);
     assert_eq!(b.counts().xor, 1);
     let _ = b.and(np, q);
-    assert_eq!(b.counts().not, 1, "an AND reading a complement needs a real NOT");
+    assert_eq!(
+        b.counts().not,
+        1,
+        "an AND reading a complement needs a real NOT"
+    );
 }
 
 #[test]
@@ -253,6 +257,9 @@ fn counter_sections_match_builder_sections() {
     assert_eq!(st.sections.len(), 2);
     for (s, (name, cnt)) in st.sections.iter().zip(&ks) {
         assert_eq!(&s.name, name);
-        assert_eq!((s.and_gates, s.xor_gates, s.not_gates), (cnt.and, cnt.xor, cnt.not));
+        assert_eq!(
+            (s.and_gates, s.xor_gates, s.not_gates),
+            (cnt.and, cnt.xor, cnt.not)
+        );
     }
 }

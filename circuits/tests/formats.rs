@@ -13,7 +13,9 @@ use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
 }
 
 fn read_data(name: &str) -> Circuit {
@@ -59,8 +61,14 @@ fn bristol_round_trip(c: &Circuit) -> Circuit {
 fn bristol_adder4_adds_on_all_inputs() {
     let c = read_data("adder4.txt");
     assert_eq!(c.inputs.len(), 2);
-    assert_eq!((c.inputs[0].name.as_str(), c.inputs[0].owner), ("in0", Party::Garbler));
-    assert_eq!((c.inputs[1].name.as_str(), c.inputs[1].owner), ("in1", Party::Evaluator));
+    assert_eq!(
+        (c.inputs[0].name.as_str(), c.inputs[0].owner),
+        ("in0", Party::Garbler)
+    );
+    assert_eq!(
+        (c.inputs[1].name.as_str(), c.inputs[1].owner),
+        ("in1", Party::Evaluator)
+    );
     assert_eq!(c.outputs[0].name, "out0");
     assert_eq!(c.outputs[0].recipient, Recipient::Evaluator);
     assert_eq!(c.and_count(), 7);
@@ -109,14 +117,23 @@ fn bristol_eq_eqw_mand_on_all_inputs() {
 
 #[test]
 fn hand_written_files_survive_both_round_trips() {
-    for name in ["adder4.txt", "comparator4.txt", "eq4_old.txt", "eq_mand.txt"] {
+    for name in [
+        "adder4.txt",
+        "comparator4.txt",
+        "eq4_old.txt",
+        "eq_mand.txt",
+    ] {
         let c = read_data(name);
         let via_gcirc = gcirc_round_trip(&c);
         assert_eq!(via_gcirc, c, "{name}");
         let via_bristol = bristol_round_trip(&c);
         for a in 0..16 {
             for b in 0..16 {
-                assert_eq!(eval_ints(&via_bristol, &[a, b]), eval_ints(&c, &[a, b]), "{name}");
+                assert_eq!(
+                    eval_ints(&via_bristol, &[a, b]),
+                    eval_ints(&c, &[a, b]),
+                    "{name}"
+                );
             }
         }
     }
@@ -152,9 +169,15 @@ fn bristol_export_uses_eq_and_eqw_for_copied_and_constant_outputs() {
 #[test]
 fn bristol_export_of_slot_reusing_circuit() {
     let mut rng = StdRng::seed_from_u64(7);
-    let spec = RandomSpec { gates: 3000, ..RandomSpec::default() };
+    let spec = RandomSpec {
+        gates: 3000,
+        ..RandomSpec::default()
+    };
     let c = passes::optimize(random_circuit(&mut rng, &spec));
-    assert!(c.wires < c.input_bits() as u32 + c.gates.len() as u32, "slots are reused");
+    assert!(
+        c.wires < c.input_bits() as u32 + c.gates.len() as u32,
+        "slots are reused"
+    );
     let text = bristol::to_string(&c).unwrap();
     // SSA: every gate line defines a distinct wire.
     let mut seen = std::collections::HashSet::new();
@@ -170,7 +193,10 @@ fn bristol_export_of_slot_reusing_circuit() {
 
 fn typed_circuit() -> Circuit {
     let mut b = Builder::new();
-    let ty = ValueType { shape: Some(vec![2, 3]), format: Some(FixedFormat { bits: 2, frac: 1 }) };
+    let ty = ValueType {
+        shape: Some(vec![2, 3]),
+        format: Some(FixedFormat { bits: 2, frac: 1 }),
+    };
     let x = b.typed_input("image", Party::Evaluator, 12, ty.clone());
     let w = b.input("weights ünïcode", Party::Garbler, 4);
     b.section("layer 0");
@@ -182,10 +208,15 @@ fn typed_circuit() -> Circuit {
     b.section("layer 1");
     let n = b.not(acc[0]);
     let z = b.zero();
-    b.typed_output("logits", Recipient::Both, &[acc[1], n, z, x[11]], ValueType {
-        shape: Some(vec![4]),
-        format: None,
-    });
+    b.typed_output(
+        "logits",
+        Recipient::Both,
+        &[acc[1], n, z, x[11]],
+        ValueType {
+            shape: Some(vec![4]),
+            format: None,
+        },
+    );
     b.output("g", Recipient::Garbler, &acc);
     b.finish()
 }
@@ -202,7 +233,13 @@ fn gcirc_round_trip_keeps_types_sections_and_constants() {
 #[test]
 fn gcirc_bytes_are_deterministic_and_carry_the_digest() {
     let mut rng = StdRng::seed_from_u64(3);
-    let c = random_circuit(&mut rng, &RandomSpec { gates: 5000, ..RandomSpec::default() });
+    let c = random_circuit(
+        &mut rng,
+        &RandomSpec {
+            gates: 5000,
+            ..RandomSpec::default()
+        },
+    );
     let a = gcirc::to_bytes(&c);
     let b = gcirc::to_bytes(&c.clone());
     assert_eq!(a, b);
@@ -221,7 +258,10 @@ fn gcirc_bytes_are_deterministic_and_carry_the_digest() {
     c3.wires += 1;
     assert_ne!(gcirc::digest(&c3), d);
     let mut c4 = c.clone();
-    c4.sections.push(Section { name: "s".into(), gates: 0..1 });
+    c4.sections.push(Section {
+        name: "s".into(),
+        gates: 0..1,
+    });
     assert_ne!(gcirc::digest(&c4), d);
 }
 
@@ -233,7 +273,10 @@ fn gate_reader_streams_the_header_and_gates() {
     let h = r.header().clone();
     assert_eq!(h.version, gcirc::VERSION);
     assert_eq!((h.wires, h.gates), (c.wires, c.gates.len() as u64));
-    assert_eq!((&h.inputs, &h.outputs, &h.sections), (&c.inputs, &c.outputs, &c.sections));
+    assert_eq!(
+        (&h.inputs, &h.outputs, &h.sections),
+        (&c.inputs, &c.outputs, &c.sections)
+    );
     assert_eq!(r.digest(), None);
     let gates: Vec<Gate> = r.by_ref().map(|g| g.unwrap()).collect();
     assert_eq!(gates, c.gates);
@@ -257,7 +300,9 @@ fn detect_and_files_in_both_formats() {
     assert_eq!(format::read_file(&g).unwrap(), c);
     let back = format::read_file(&t).unwrap();
     assert_eq!(eval_ints(&back, &[9, 9]), vec![18]);
-    let missing = format::read_file(&dir.join("missing.gcirc")).unwrap_err().to_string();
+    let missing = format::read_file(&dir.join("missing.gcirc"))
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("missing.gcirc"), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -333,13 +378,25 @@ fn multiplier_is_correct() {
 fn gcirc_takes_at_most_8_bytes_per_gate_on_test_circuits() {
     let mut rng = StdRng::seed_from_u64(11);
     let mut cases: Vec<(String, Circuit)> = Vec::new();
-    for (gates, window, and_fraction) in [(20_000, 64, 0.4), (50_000, 0, 0.3), (50_000, 1024, 0.5)] {
-        let spec = RandomSpec { gates, window, and_fraction, ..RandomSpec::default() };
+    for (gates, window, and_fraction) in [(20_000, 64, 0.4), (50_000, 0, 0.3), (50_000, 1024, 0.5)]
+    {
+        let spec = RandomSpec {
+            gates,
+            window,
+            and_fraction,
+            ..RandomSpec::default()
+        };
         let raw = random_circuit(&mut rng, &spec);
         cases.push((format!("random {gates}/{window} raw"), raw.clone()));
-        cases.push((format!("random {gates}/{window} optimized"), passes::optimize(raw)));
+        cases.push((
+            format!("random {gates}/{window} optimized"),
+            passes::optimize(raw),
+        ));
         let built = random_built_circuit(&mut rng, &spec);
-        cases.push((format!("built random {gates}/{window} optimized"), passes::optimize(built)));
+        cases.push((
+            format!("built random {gates}/{window} optimized"),
+            passes::optimize(built),
+        ));
     }
     cases.push(("mult32 SSA".into(), multiplier(32)));
     cases.push(("mult32 optimized".into(), passes::optimize(multiplier(32))));
@@ -352,7 +409,12 @@ fn gcirc_takes_at_most_8_bytes_per_gate_on_test_circuits() {
     for (name, c) in &cases {
         let bytes = gcirc::to_bytes(c);
         let per_gate = bytes.len() as f64 / c.gates.len() as f64;
-        eprintln!("{name:36} {:8} gates {:8} wires {:9} bytes {per_gate:5.2} B/gate", c.gates.len(), c.wires, bytes.len());
+        eprintln!(
+            "{name:36} {:8} gates {:8} wires {:9} bytes {per_gate:5.2} B/gate",
+            c.gates.len(),
+            c.wires,
+            bytes.len()
+        );
         assert!(per_gate <= 8.0, "{name}: {per_gate:.2} bytes per gate");
         total_bytes += bytes.len();
         total_gates += c.gates.len();
@@ -375,9 +437,20 @@ fn spec_strategy() -> impl Strategy<Value = (u64, RandomSpec)> {
         prop::collection::vec(1u32..40, 1..4),
         prop::collection::vec(1u32..20, 1..4),
     )
-        .prop_map(|(seed, gates, window, and_fraction, input_widths, output_widths)| {
-            (seed, RandomSpec { input_widths, gates, output_widths, and_fraction, window })
-        })
+        .prop_map(
+            |(seed, gates, window, and_fraction, input_widths, output_widths)| {
+                (
+                    seed,
+                    RandomSpec {
+                        input_widths,
+                        gates,
+                        output_widths,
+                        and_fraction,
+                        window,
+                    },
+                )
+            },
+        )
 }
 
 proptest! {
@@ -437,11 +510,21 @@ fn empty_and_gateless_circuits_round_trip() {
     assert!(back.inputs.is_empty() && back.outputs.is_empty() && back.gates.is_empty());
     // Outputs straight from inputs and constants, no gates.
     let c = Circuit {
-        inputs: vec![InputSpec { name: "a".into(), owner: Party::Garbler, bits: 3, ty: ValueType::default() }],
+        inputs: vec![InputSpec {
+            name: "a".into(),
+            owner: Party::Garbler,
+            bits: 3,
+            ty: ValueType::default(),
+        }],
         outputs: vec![OutputSpec {
             name: "o".into(),
             recipient: Recipient::Evaluator,
-            bits: vec![OutBit::Wire(2), OutBit::Const(true), OutBit::Wire(0), OutBit::Wire(2)],
+            bits: vec![
+                OutBit::Wire(2),
+                OutBit::Const(true),
+                OutBit::Wire(0),
+                OutBit::Wire(2),
+            ],
             ty: ValueType::default(),
         }],
         gates: vec![],
@@ -455,4 +538,72 @@ fn empty_and_gateless_circuits_round_trip() {
         assert_eq!(eval_ints(&c, &[a]), vec![want]);
         assert_eq!(eval_ints(&back, &[a]), vec![want]);
     }
+}
+
+/// A reader handing out at most a few bytes per call, to exercise buffer refills.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+    calls: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        let n = (1 + self.calls % self.step)
+            .min(out.len())
+            .min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for Trickle<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let n = (1 + self.calls % self.step).min(self.data.len());
+        Ok(&self.data[..n])
+    }
+    fn consume(&mut self, n: usize) {
+        self.data = &self.data[n..];
+    }
+}
+
+#[test]
+fn gcirc_reads_from_a_reader_that_trickles() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let c = passes::optimize(random_circuit(
+        &mut rng,
+        &RandomSpec {
+            gates: 200_000,
+            ..RandomSpec::default()
+        },
+    ));
+    let bytes = gcirc::to_bytes(&c);
+    for step in [1, 3, 7, 4096] {
+        let back = gcirc::read(&mut Trickle {
+            data: &bytes,
+            step,
+            calls: 0,
+        })
+        .unwrap();
+        assert_eq!(back, c, "step {step}");
+    }
+    // Errors name the same offset however the bytes arrive.
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let whole = gcirc::read(&mut &bad[..]).unwrap_err().to_string();
+    let trickled = gcirc::read(&mut Trickle {
+        data: &bad,
+        step: 5,
+        calls: 0,
+    })
+    .unwrap_err()
+    .to_string();
+    assert_eq!(whole, trickled);
+    assert!(
+        whole.contains(&format!("digest at byte {}", n - 32)),
+        "{whole}"
+    );
 }

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 fn gcirc_err(bytes: &[u8]) -> String {
     match gcirc::read(&mut &bytes[..]) {
-        Ok(c) => panic!("expected an error, read a circuit with {} gates", c.gates.len()),
+        Ok(c) => panic!(
+            "expected an error, read a circuit with {} gates",
+            c.gates.len()
+        ),
         Err(e) => {
             assert!(matches!(e, FormatError::Gcirc { .. }), "{e:?}");
             e.to_string()
@@ -25,7 +28,10 @@ fn gcirc_err(bytes: &[u8]) -> String {
 
 fn bristol_err(text: &str) -> String {
     match bristol::read(text) {
-        Ok(c) => panic!("expected an error, read a circuit with {} gates:\n{text}", c.gates.len()),
+        Ok(c) => panic!(
+            "expected an error, read a circuit with {} gates:\n{text}",
+            c.gates.len()
+        ),
         Err(e) => {
             assert!(matches!(e, FormatError::Bristol { .. }), "{e:?}");
             e.to_string()
@@ -40,11 +46,21 @@ fn assert_contains(msg: &str, parts: &[&str]) {
 }
 
 fn input(name: &str, bits: u32) -> InputSpec {
-    InputSpec { name: name.into(), owner: Party::Garbler, bits, ty: ValueType::default() }
+    InputSpec {
+        name: name.into(),
+        owner: Party::Garbler,
+        bits,
+        ty: ValueType::default(),
+    }
 }
 
 fn output(name: &str, bits: Vec<OutBit>) -> OutputSpec {
-    OutputSpec { name: name.into(), recipient: Recipient::Evaluator, bits, ty: ValueType::default() }
+    OutputSpec {
+        name: name.into(),
+        recipient: Recipient::Evaluator,
+        bits,
+        ty: ValueType::default(),
+    }
 }
 
 /// A small valid circuit with every header part: typed values, sections, constants.
@@ -68,7 +84,13 @@ fn sample() -> Circuit {
 
 /// Hand-made `.gcirc` bytes following the documented layout, with a correct digest.
 /// Inputs and outputs are untyped; `outputs` holds raw output-bit codes.
-fn hand_made(wires: u64, gates: u64, input_bits: &[u64], outputs: &[u64], blocks: &[(u64, &[u8])]) -> Vec<u8> {
+fn hand_made(
+    wires: u64,
+    gates: u64,
+    input_bits: &[u64],
+    outputs: &[u64],
+    blocks: &[(u64, &[u8])],
+) -> Vec<u8> {
     fn v(buf: &mut Vec<u8>, mut x: u64) {
         while x >= 0x80 {
             buf.push(x as u8 | 0x80);
@@ -120,12 +142,26 @@ fn gcirc_truncated_at_every_prefix() {
     for len in 0..bytes.len() {
         let msg = gcirc_err(&bytes[..len]);
         assert!(msg.contains(" at byte "), "{msg}");
-        assert!(msg.contains("end of file") || msg.contains("empty file"), "prefix {len}: {msg}");
-        contexts.insert(msg.split(" at byte").next().unwrap().split(' ').next().unwrap().to_string());
+        assert!(
+            msg.contains("end of file") || msg.contains("empty file"),
+            "prefix {len}: {msg}"
+        );
+        contexts.insert(
+            msg.split(" at byte")
+                .next()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string(),
+        );
     }
     // Every part of the file was cut somewhere.
     for part in ["header", "input", "output", "section", "gate", "digest"] {
-        assert!(contexts.contains(part), "no truncation inside `{part}`: {contexts:?}");
+        assert!(
+            contexts.contains(part),
+            "no truncation inside `{part}`: {contexts:?}"
+        );
     }
     assert!(gcirc::read(&mut &bytes[..]).is_ok());
 }
@@ -133,12 +169,24 @@ fn gcirc_truncated_at_every_prefix() {
 #[test]
 fn gcirc_truncated_large_file_at_many_prefixes() {
     let mut rng = StdRng::seed_from_u64(5);
-    let c = passes::optimize(random_circuit(&mut rng, &RandomSpec { gates: 100_000, ..RandomSpec::default() }));
+    let c = passes::optimize(random_circuit(
+        &mut rng,
+        &RandomSpec {
+            gates: 100_000,
+            ..RandomSpec::default()
+        },
+    ));
     let bytes = gcirc::to_bytes(&c);
     assert!(bytes.len() > 1 << 17, "spans several gate blocks");
-    for len in (0..bytes.len()).step_by(997).chain(bytes.len() - 40..bytes.len()) {
+    for len in (0..bytes.len())
+        .step_by(997)
+        .chain(bytes.len() - 40..bytes.len())
+    {
         let msg = gcirc_err(&bytes[..len]);
-        assert!(msg.contains("end of file") || msg.contains("empty file"), "prefix {len}: {msg}");
+        assert!(
+            msg.contains("end of file") || msg.contains("empty file"),
+            "prefix {len}: {msg}"
+        );
     }
 }
 
@@ -146,15 +194,24 @@ fn gcirc_truncated_large_file_at_many_prefixes() {
 fn gcirc_bad_magic() {
     let mut bytes = gcirc::to_bytes(&sample());
     bytes[1] = b'X';
-    assert_contains(&gcirc_err(&bytes), &["header at byte 0", "bad magic number"]);
-    assert_contains(&gcirc_err(b"hello world, not a circuit"), &["header at byte 0", "bad magic"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["header at byte 0", "bad magic number"],
+    );
+    assert_contains(
+        &gcirc_err(b"hello world, not a circuit"),
+        &["header at byte 0", "bad magic"],
+    );
 }
 
 #[test]
 fn gcirc_wrong_version() {
     let mut bytes = gcirc::to_bytes(&sample());
     bytes[8] = 7;
-    assert_contains(&gcirc_err(&bytes), &["header at byte 8", "unsupported version 7"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["header at byte 8", "unsupported version 7"],
+    );
 }
 
 #[test]
@@ -162,7 +219,10 @@ fn gcirc_wrong_digest() {
     let mut bytes = gcirc::to_bytes(&sample());
     let n = bytes.len();
     bytes[n - 5] ^= 1;
-    assert_contains(&gcirc_err(&bytes), &[&format!("digest at byte {}", n - 32), "digest mismatch"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &[&format!("digest at byte {}", n - 32), "digest mismatch"],
+    );
 }
 
 #[test]
@@ -185,7 +245,13 @@ fn gcirc_wire_out_of_range() {
         sections: vec![],
     };
     let msg = gcirc_err(&gcirc::to_bytes(&c));
-    assert_contains(&msg, &["gate 1 at byte ", "wire 99 is out of range (the circuit has 20 wires)"]);
+    assert_contains(
+        &msg,
+        &[
+            "gate 1 at byte ",
+            "wire 99 is out of range (the circuit has 20 wires)",
+        ],
+    );
 }
 
 #[test]
@@ -198,20 +264,32 @@ fn gcirc_wire_used_before_definition() {
         sections: vec![],
     };
     let msg = gcirc_err(&gcirc::to_bytes(&c));
-    assert_contains(&msg, &["gate 1 at byte ", "wire 3 used before it is defined"]);
+    assert_contains(
+        &msg,
+        &["gate 1 at byte ", "wire 3 used before it is defined"],
+    );
 }
 
 #[test]
 fn gcirc_output_not_defined() {
     let c = Circuit {
         inputs: vec![input("a", 2)],
-        outputs: vec![output("o", vec![OutBit::Wire(2), OutBit::Const(true), OutBit::Wire(7)])],
+        outputs: vec![output(
+            "o",
+            vec![OutBit::Wire(2), OutBit::Const(true), OutBit::Wire(7)],
+        )],
         gates: vec![Gate::xor(0, 1, 2)],
         wires: 8,
         sections: vec![],
     };
     let msg = gcirc_err(&gcirc::to_bytes(&c));
-    assert_contains(&msg, &["output `o` at byte ", "bit 2 reads wire 7, which no input or gate defines"]);
+    assert_contains(
+        &msg,
+        &[
+            "output `o` at byte ",
+            "bit 2 reads wire 7, which no input or gate defines",
+        ],
+    );
 }
 
 #[test]
@@ -223,62 +301,116 @@ fn gcirc_output_wire_out_of_range_in_header() {
         wires: 2,
         sections: vec![],
     };
-    assert_contains(&gcirc_err(&gcirc::to_bytes(&c)), &["output 0 at byte ", "wire 9 is out of range"]);
+    assert_contains(
+        &gcirc_err(&gcirc::to_bytes(&c)),
+        &["output 0 at byte ", "wire 9 is out of range"],
+    );
 }
 
 #[test]
 fn gcirc_gate_count_larger_than_the_file() {
-    // Three XOR gates (fresh outputs, operands coded from the high-water mark).
-    let gates: &[u8] = &[0x00, 0, 1, 0x00, 0, 1, 0x00, 0, 1];
+    // Three XOR gates (fresh outputs, 1-byte operands coded from the high-water mark).
+    let gates: &[u8] = &[0x00, 0x00, 0, 1, 0x00, 0x00, 0, 1, 0x00, 0x00, 0, 1];
     let ok = hand_made(5, 3, &[2], &[6], &[(3, gates)]);
-    assert!(gcirc::read(&mut &ok[..]).is_ok(), "the hand-made file follows the layout");
+    assert!(
+        gcirc::read(&mut &ok[..]).is_ok(),
+        "the hand-made file follows the layout"
+    );
     let bytes = hand_made(5, 5, &[2], &[6], &[(3, gates)]);
-    assert_contains(&gcirc_err(&bytes), &["at byte ", "the header declares 5 gates but the file holds only 3"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &[
+            "at byte ",
+            "the header declares 5 gates but the file holds only 3",
+        ],
+    );
 }
 
 #[test]
 fn gcirc_more_gates_than_declared() {
-    let gates: &[u8] = &[0x00, 0, 1, 0x00, 0, 1, 0x00, 0, 1];
+    let gates: &[u8] = &[0x00, 0x00, 0, 1, 0x00, 0x00, 0, 1, 0x00, 0x00, 0, 1];
     let bytes = hand_made(5, 2, &[2], &[6], &[(3, gates)]);
-    assert_contains(&gcirc_err(&bytes), &["at byte ", "more gates than the 2 the header declares"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["at byte ", "more gates than the 2 the header declares"],
+    );
 }
 
 #[test]
 fn gcirc_header_asking_for_2_pow_40_gates() {
-    let gates: &[u8] = &[0x00, 0, 1];
+    let gates: &[u8] = &[0x00, 0x00, 0, 1];
     let bytes = hand_made(3, 1 << 40, &[2], &[4], &[(1, gates)]);
     let t = Instant::now();
     let msg = gcirc_err(&bytes);
-    assert!(t.elapsed() < Duration::from_secs(1), "took {:?}", t.elapsed());
-    assert_contains(&msg, &["at byte ", "declares 1099511627776 gates but the file holds only 1"]);
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_contains(
+        &msg,
+        &[
+            "at byte ",
+            "declares 1099511627776 gates but the file holds only 1",
+        ],
+    );
     // Also with a block that claims far more gates than it can hold.
     let bytes = hand_made(3, 1 << 40, &[2], &[4], &[(1 << 39, gates)]);
-    assert_contains(&gcirc_err(&bytes), &["at byte ", "cannot hold 549755813888 gates"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["at byte ", "cannot hold 549755813888 gates"],
+    );
 }
 
 #[test]
 fn gcirc_huge_counts_in_the_header_are_refused_before_allocating() {
     let bytes = hand_made(u32::MAX as u64, 0, &[], &[], &[]);
-    assert_contains(&gcirc_err(&bytes), &["header at byte 10", "exceed the limit"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["header at byte 10", "exceed the limit"],
+    );
     let bytes = hand_made(8, 0, &[u32::MAX as u64], &[], &[]);
-    assert_contains(&gcirc_err(&bytes), &["input 0 at byte ", "the inputs take 4294967295 wires but the circuit has only 8"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &[
+            "input 0 at byte ",
+            "the inputs take 4294967295 wires but the circuit has only 8",
+        ],
+    );
     // A name claiming 2^60 bytes.
     let mut bytes = gcirc::MAGIC.to_vec();
-    bytes.extend_from_slice(&[1, 0, 4, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
-    assert_contains(&gcirc_err(&bytes), &["input 0 at byte 13", "longer than the limit"]);
+    bytes.extend_from_slice(&[
+        1, 0, 4, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10,
+    ]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["input 0 at byte 13", "longer than the limit"],
+    );
 }
 
 #[test]
 fn gcirc_invalid_gate_tag() {
-    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x03, 0, 1])]);
-    assert_contains(&gcirc_err(&bytes), &["gate 0 at byte ", "invalid gate tag 0x03"]);
+    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x03, 0x00, 0, 1])]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["gate 0 at byte ", "invalid gate tag 0x03"],
+    );
+    // A NOT (tag 0x02) with a size for b.
+    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x02, 0x04, 0, 1])]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["gate 0 at byte ", "invalid size byte 0x04"],
+    );
 }
 
 #[test]
 fn gcirc_gate_record_past_its_block() {
-    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x00, 0])]);
-    assert_contains(&gcirc_err(&bytes), &["gate 0 at byte ", "runs past the end of its block"]);
-    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x00, 0, 1, 9])]);
+    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x00, 0x00, 0])]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &["gate 0 at byte ", "runs past the end of its block"],
+    );
+    let bytes = hand_made(5, 1, &[2], &[4], &[(1, &[0x00, 0x00, 0, 1, 9])]);
     assert_contains(&gcirc_err(&bytes), &["at byte ", "1 bytes left over"]);
 }
 
@@ -287,7 +419,10 @@ fn gcirc_trailing_garbage() {
     let mut bytes = gcirc::to_bytes(&sample());
     let n = bytes.len();
     bytes.extend_from_slice(b"garbage");
-    assert_contains(&gcirc_err(&bytes), &[&format!("at byte {n}"), "trailing data after the digest"]);
+    assert_contains(
+        &gcirc_err(&bytes),
+        &[&format!("at byte {n}"), "trailing data after the digest"],
+    );
 }
 
 #[test]
@@ -304,7 +439,10 @@ fn gcirc_duplicate_names() {
         wires: 2,
         sections: vec![],
     };
-    assert_contains(&gcirc_err(&gcirc::to_bytes(&c)), &["input 1 at byte ", "duplicate input name `a`"]);
+    assert_contains(
+        &gcirc_err(&gcirc::to_bytes(&c)),
+        &["input 1 at byte ", "duplicate input name `a`"],
+    );
 }
 
 #[test]
@@ -332,35 +470,65 @@ const ADDER: &str = include_str!("../../tests/data/adder4.txt");
 #[test]
 fn bristol_unknown_gate() {
     let text = "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 NAND\n";
-    assert_contains(&bristol_err(text), &["line 5, token 6 `NAND`", "unknown gate"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 5, token 6 `NAND`", "unknown gate"],
+    );
 }
 
 #[test]
 fn bristol_wrong_arity() {
     // An XOR line missing its output wire.
     let text = "1 3\n2 1 1\n1 1\n2 1 0 1 XOR\n";
-    assert_contains(&bristol_err(text), &["line 4", "wrong arity", "6 tokens, this line has 5"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 4", "wrong arity", "6 tokens, this line has 5"],
+    );
     // An AND declared with one input.
     let text = "1 3\n2 1 1\n1 1\n1 1 0 2 AND\n";
-    assert_contains(&bristol_err(text), &["line 4, token 1", "wrong arity: AND takes 2 inputs and 1 output"]);
+    assert_contains(
+        &bristol_err(text),
+        &[
+            "line 4, token 1",
+            "wrong arity: AND takes 2 inputs and 1 output",
+        ],
+    );
     // A gate line too short to name anything.
-    assert_contains(&bristol_err("1 3\n2 1 1\n1 1\nXOR\n"), &["line 4", "at least 4 tokens"]);
+    assert_contains(
+        &bristol_err("1 3\n2 1 1\n1 1\nXOR\n"),
+        &["line 4", "at least 4 tokens"],
+    );
 }
 
 #[test]
 fn bristol_non_numeric_tokens() {
     let text = "1 3\n2 1 1\n1 1\n2 1 0 x 2 XOR\n";
-    assert_contains(&bristol_err(text), &["line 4, token 4 `x`", "non-numeric token"]);
-    assert_contains(&bristol_err("1 three\n"), &["line 1, token 2 `three`", "non-numeric"]);
-    assert_contains(&bristol_err("1 3\n2 1 -1\n1 1\n2 1 0 1 2 XOR\n"), &["line 2, token 3 `-1`", "non-numeric"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 4, token 4 `x`", "non-numeric token"],
+    );
+    assert_contains(
+        &bristol_err("1 three\n"),
+        &["line 1, token 2 `three`", "non-numeric"],
+    );
+    assert_contains(
+        &bristol_err("1 3\n2 1 -1\n1 1\n2 1 0 1 2 XOR\n"),
+        &["line 2, token 3 `-1`", "non-numeric"],
+    );
     let text = "1 3\n2 1 1\n1 1\n1 1 two 2 EQ\n";
-    assert_contains(&bristol_err(text), &["line 4, token 3 `two`", "EQ takes the constant 0 or 1"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 4, token 3 `two`", "EQ takes the constant 0 or 1"],
+    );
 }
 
 #[test]
 fn bristol_trailing_garbage() {
     let text = format!("{ADDER}2 1 0 4 8 XOR\n");
-    assert_contains(&bristol_err(&text), &["line 22", "trailing data after the 17 declared gates"]);
+    assert_contains(
+        &bristol_err(&text),
+        &["line 22", "trailing data after the 17 declared gates"],
+    );
     let text = format!("{ADDER}\nthe end\n");
     assert_contains(&bristol_err(&text), &["line 23", "trailing data"]);
 }
@@ -374,9 +542,19 @@ fn bristol_empty_file() {
 #[test]
 fn bristol_mand_with_odd_counts() {
     let text = "1 8\n2 2 2\n1 2\n3 2 0 1 2 3 6 7 MAND\n";
-    assert_contains(&bristol_err(text), &["line 4, token 1", "MAND takes 2k inputs and k ≥ 1 outputs", "3 inputs and 2 outputs"]);
+    assert_contains(
+        &bristol_err(text),
+        &[
+            "line 4, token 1",
+            "MAND takes 2k inputs and k ≥ 1 outputs",
+            "3 inputs and 2 outputs",
+        ],
+    );
     let text = "1 8\n2 2 2\n1 2\n4 2 0 1 2 6 7 MAND\n";
-    assert_contains(&bristol_err(text), &["line 4", "has 9 tokens, this line has 8"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 4", "has 9 tokens, this line has 8"],
+    );
 }
 
 #[test]
@@ -385,10 +563,22 @@ fn bristol_header_asking_for_2_pow_40_gates() {
     let t = Instant::now();
     let msg = bristol_err(text);
     assert!(t.elapsed() < Duration::from_millis(200));
-    assert_contains(&msg, &["line 1, token 1", "declares 1099511627776 gates but only 1 gate lines follow"]);
+    assert_contains(
+        &msg,
+        &[
+            "line 1, token 1",
+            "declares 1099511627776 gates but only 1 gate lines follow",
+        ],
+    );
     // And a wire count no file this size could use.
     let msg = bristol_err("1 1099511627776\n2 1 1\n1 1\n2 1 0 1 2 XOR\n");
-    assert_contains(&msg, &["line 1, token 2", "wire count is larger than this file could define"]);
+    assert_contains(
+        &msg,
+        &[
+            "line 1, token 2",
+            "wire count is larger than this file could define",
+        ],
+    );
     let msg = bristol_err("1 3\n2 1099511627776 1\n1 1\n2 1 0 1 2 XOR\n");
     assert_contains(&msg, &["line 2", "exceed the limit"]);
 }
@@ -396,30 +586,57 @@ fn bristol_header_asking_for_2_pow_40_gates() {
 #[test]
 fn bristol_gate_count_larger_than_the_file() {
     let text = ADDER.replacen("17 25", "18 25", 1);
-    assert_contains(&bristol_err(&text), &["line 1", "declares 18 gates but only 17 gate lines follow"]);
+    assert_contains(
+        &bristol_err(&text),
+        &["line 1", "declares 18 gates but only 17 gate lines follow"],
+    );
 }
 
 #[test]
 fn bristol_wire_out_of_range_and_undefined() {
     let text = "1 3\n2 1 1\n1 1\n2 1 0 7 2 XOR\n";
-    assert_contains(&bristol_err(text), &["line 4, token 4 `7`", "wire 7 is out of range (the circuit has 3 wires)"]);
+    assert_contains(
+        &bristol_err(text),
+        &[
+            "line 4, token 4 `7`",
+            "wire 7 is out of range (the circuit has 3 wires)",
+        ],
+    );
     let text = "2 4\n2 1 1\n1 1\n2 1 0 2 3 XOR\n2 1 0 1 2 AND\n";
-    assert_contains(&bristol_err(text), &["line 4, token 4 `2`", "wire 2 used before it is defined"]);
+    assert_contains(
+        &bristol_err(text),
+        &["line 4, token 4 `2`", "wire 2 used before it is defined"],
+    );
 }
 
 #[test]
 fn bristol_output_not_defined() {
     // The output is wire 4, but the gate writes wire 3.
     let text = "1 5\n2 1 1\n1 1\n2 1 0 1 3 XOR\n";
-    assert_contains(&bristol_err(text), &["line 3", "output 0 bit 0 is wire 4, which no input or gate defines"]);
+    assert_contains(
+        &bristol_err(text),
+        &[
+            "line 3",
+            "output 0 bit 0 is wire 4, which no input or gate defines",
+        ],
+    );
 }
 
 #[test]
 fn bristol_bad_value_lines() {
-    assert_contains(&bristol_err("1 3\n3 1 1\n1 1\n2 1 0 1 2 XOR\n"), &["line 2", "declares 3 values but lists 2 widths"]);
+    assert_contains(
+        &bristol_err("1 3\n3 1 1\n1 1\n2 1 0 1 2 XOR\n"),
+        &["line 2", "declares 3 values but lists 2 widths"],
+    );
     assert_contains(&bristol_err("1 3 4\n"), &["line 1", "2 numbers, found 3"]);
-    assert_contains(&bristol_err("1 3\n"), &["line 2", "expected the input line"]);
-    assert_contains(&bristol_err("0 3\n2 1 1 1\n"), &["line 2", "old Bristol format"]);
+    assert_contains(
+        &bristol_err("1 3\n"),
+        &["line 2", "expected the input line"],
+    );
+    assert_contains(
+        &bristol_err("0 3\n2 1 1 1\n"),
+        &["line 2", "old Bristol format"],
+    );
 }
 
 #[test]
@@ -443,7 +660,10 @@ fn bristol_file_not_utf8() {
     assert_contains(&msg, &["bad.txt", "line 3", "invalid UTF-8"]);
     let e = dir.join("empty.gcirc");
     std::fs::write(&e, b"").unwrap();
-    assert_contains(&format::read_file(&e).unwrap_err().to_string(), &["empty.gcirc", "line 1", "empty file"]);
+    assert_contains(
+        &format::read_file(&e).unwrap_err().to_string(),
+        &["empty.gcirc", "line 1", "empty file"],
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -36,7 +36,8 @@ pub fn run(args: Args) -> Result<()> {
         },
     };
     let circuit = super::load::circuit(&args.input)?;
-    write_file(&args.output, &circuit, format).with_context(|| format!("cannot write {}", args.output.display()))?;
+    write_file(&args.output, &circuit, format)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!(
         "wrote {} ({} gates, {} AND) as {:?}",
         args.output.display(),

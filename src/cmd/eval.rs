@@ -25,11 +25,22 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Prints outputs as hex and decimal, or as JSON; shared with the two-party commands.
-pub fn print_outputs(circuit: &garnet_circuits::Circuit, outputs: &[Vec<bool>], json: bool) -> Result<()> {
-    let named: Vec<(&str, &Vec<bool>)> = circuit.outputs.iter().map(|o| o.name.as_str()).zip(outputs).collect();
+pub fn print_outputs(
+    circuit: &garnet_circuits::Circuit,
+    outputs: &[Vec<bool>],
+    json: bool,
+) -> Result<()> {
+    let named: Vec<(&str, &Vec<bool>)> = circuit
+        .outputs
+        .iter()
+        .map(|o| o.name.as_str())
+        .zip(outputs)
+        .collect();
     if json {
-        let map: serde_json::Map<String, serde_json::Value> =
-            named.iter().map(|(n, v)| (n.to_string(), serde_json::Value::String(to_hex(v)))).collect();
+        let map: serde_json::Map<String, serde_json::Value> = named
+            .iter()
+            .map(|(n, v)| (n.to_string(), serde_json::Value::String(to_hex(v))))
+            .collect();
         println!("{}", serde_json::json!({ "outputs": map }));
     } else {
         for (name, bits) in named {

@@ -54,10 +54,10 @@
 //!
 //! # Export
 //!
-//! [`write`] numbers wires in SSA form: inputs first, then one new wire per gate, with
+//! [`write()`] numbers wires in SSA form: inputs first, then one new wire per gate, with
 //! output bits on the last wires. A gate whose result is an output bit writes that
 //! output wire directly; an output bit that is an input wire or repeats an earlier
-//! output bit is a `EQW` copy, and a constant output bit an `EQ`, appended after the
+//! output bit is an `EQW` copy, and a constant output bit an `EQ`, appended after the
 //! gates. NOT gates are written as `INV`. Names, owners, types and sections do not
 //! exist in Bristol and are dropped.
 
@@ -71,16 +71,29 @@ use std::io::{self, BufWriter, Write};
 pub const MAX_INPUT_BITS: u64 = 1 << 26;
 
 fn err(line: usize, message: impl Into<String>) -> FormatError {
-    FormatError::Bristol { line, token: None, message: message.into() }
+    FormatError::Bristol {
+        line,
+        token: None,
+        message: message.into(),
+    }
 }
 
 fn tok_err(line: usize, index: usize, token: &str, message: impl Into<String>) -> FormatError {
-    FormatError::Bristol { line, token: Some((index + 1, token.to_string())), message: message.into() }
+    FormatError::Bristol {
+        line,
+        token: Some((index + 1, token.to_string())),
+        message: message.into(),
+    }
 }
 
 fn num(line: usize, index: usize, token: &str, what: &str) -> Result<u64, FormatError> {
     if !token.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(tok_err(line, index, token, format!("non-numeric token where {what} was expected")));
+        return Err(tok_err(
+            line,
+            index,
+            token,
+            format!("non-numeric token where {what} was expected"),
+        ));
     }
     token
         .parse::<u64>()
@@ -91,8 +104,15 @@ fn num(line: usize, index: usize, token: &str, what: &str) -> Result<u64, Format
 /// not UTF-8.
 pub fn utf8(bytes: &[u8]) -> Result<&str, FormatError> {
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        err(line, "not a text file: invalid UTF-8 (and not a .gcirc file either)")
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        err(
+            line,
+            "not a text file: invalid UTF-8 (and not a .gcirc file either)",
+        )
     })
 }
 
@@ -124,7 +144,10 @@ fn value_list(line: usize, text: &str, what: &str) -> Result<Vec<u64>, FormatErr
     if n != widths.len() as u64 {
         return Err(err(
             line,
-            format!("the {what} line declares {n} values but lists {} widths", widths.len()),
+            format!(
+                "the {what} line declares {n} values but lists {} widths",
+                widths.len()
+            ),
         ));
     }
     Ok(widths.to_vec())
@@ -142,14 +165,29 @@ impl GateLine<'_> {
         let (ln, t) = (self.ln, self.toks[i]);
         let w = num(ln, i, t, "a wire number")?;
         if w >= self.wires {
-            return Err(tok_err(ln, i, t, format!("wire {w} is out of range (the circuit has {} wires)", self.wires)));
+            return Err(tok_err(
+                ln,
+                i,
+                t,
+                format!(
+                    "wire {w} is out of range (the circuit has {} wires)",
+                    self.wires
+                ),
+            ));
         }
         Ok(w as usize)
     }
 
     fn wire_in(&self, map: &[Option<Wire>], i: usize) -> Result<Wire, FormatError> {
         let w = self.wire_out(i)?;
-        map[w].ok_or_else(|| tok_err(self.ln, i, self.toks[i], format!("wire {w} used before it is defined")))
+        map[w].ok_or_else(|| {
+            tok_err(
+                self.ln,
+                i,
+                self.toks[i],
+                format!("wire {w} used before it is defined"),
+            )
+        })
     }
 }
 
@@ -166,10 +204,19 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
     };
     let h = numbers(l1, first, "the header")?;
     let [gates, wires] = h[..] else {
-        return Err(err(l1, format!("expected a `gates wires` header line of 2 numbers, found {} tokens", h.len())));
+        return Err(err(
+            l1,
+            format!(
+                "expected a `gates wires` header line of 2 numbers, found {} tokens",
+                h.len()
+            ),
+        ));
     };
     let Some((l2, second)) = lines.next() else {
-        return Err(err(l1 + 1, "unexpected end of file: expected the input line"));
+        return Err(err(
+            l1 + 1,
+            "unexpected end of file: expected the input line",
+        ));
     };
     let fashion = lines.peek().is_some_and(|(_, l)| all_numeric(l));
     let (input_widths, output_widths, out_line) = if fashion {
@@ -198,16 +245,26 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
     let input_bits = input_widths.iter().fold(0u64, |s, &w| s.saturating_add(w));
     let output_bits = output_widths.iter().fold(0u64, |s, &w| s.saturating_add(w));
     if input_bits > MAX_INPUT_BITS || input_widths.iter().any(|&w| w > u32::MAX as u64) {
-        return Err(err(l2, format!("{input_bits} input bits exceed the limit of {MAX_INPUT_BITS}")));
+        return Err(err(
+            l2,
+            format!("{input_bits} input bits exceed the limit of {MAX_INPUT_BITS}"),
+        ));
     }
     if input_bits > wires || output_bits > wires {
         return Err(err(
             out_line,
-            format!("{input_bits} input bits and {output_bits} output bits do not fit in {wires} wires"),
+            format!(
+                "{input_bits} input bits and {output_bits} output bits do not fit in {wires} wires"
+            ),
         ));
     }
     if wires > input_bits + text.len() as u64 || wires > u32::MAX as u64 {
-        return Err(tok_err(l1, 1, &wires.to_string(), "the wire count is larger than this file could define"));
+        return Err(tok_err(
+            l1,
+            1,
+            &wires.to_string(),
+            "the wire count is larger than this file could define",
+        ));
     }
     let gate_lines = lines.clone().count() as u64;
     if gate_lines < gates {
@@ -222,7 +279,10 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
         let (ln, extra) = lines.clone().nth(gates as usize).expect("counted");
         return Err(err(
             ln,
-            format!("trailing data after the {gates} declared gates: `{}`", super::shorten(extra.trim())),
+            format!(
+                "trailing data after the {gates} declared gates: `{}`",
+                super::shorten(extra.trim())
+            ),
         ));
     }
 
@@ -230,7 +290,11 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
     let mut map: Vec<Option<Wire>> = vec![None; wires as usize];
     let mut next = 0usize;
     for (i, &w) in input_widths.iter().enumerate() {
-        let owner = if i == 0 { Party::Garbler } else { Party::Evaluator };
+        let owner = if i == 0 {
+            Party::Garbler
+        } else {
+            Party::Evaluator
+        };
         for wire in b.input(&format!("in{i}"), owner, w as u32) {
             map[next] = Some(wire);
             next += 1;
@@ -243,7 +307,13 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
         toks.clear();
         toks.extend(line.split_ascii_whitespace());
         if toks.len() < 4 {
-            return Err(err(ln, format!("a gate line needs at least 4 tokens (`nin nout wires… OP`), found {}", toks.len())));
+            return Err(err(
+                ln,
+                format!(
+                    "a gate line needs at least 4 tokens (`nin nout wires… OP`), found {}",
+                    toks.len()
+                ),
+            ));
         }
         let last = toks.len() - 1;
         let name = toks[last];
@@ -275,7 +345,9 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
                 ln,
                 0,
                 toks[0],
-                format!("wrong arity: {name} takes {expected}, this line says {nin} inputs and {nout} outputs"),
+                format!(
+                    "wrong arity: {name} takes {expected}, this line says {nin} inputs and {nout} outputs"
+                ),
             ));
         }
         let expected_tokens = nin.saturating_add(nout).saturating_add(3);
@@ -288,16 +360,29 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
                 ),
             ));
         }
-        if b.counts().total().saturating_add(input_bits).saturating_add(nout) >= (1 << 31) - 16 {
+        if b.counts()
+            .total()
+            .saturating_add(input_bits)
+            .saturating_add(nout)
+            >= (1 << 31) - 16
+        {
             return Err(err(ln, "circuit too large: more than 2^31 wires"));
         }
-        let ctx = GateLine { ln, toks: &toks, wires };
+        let ctx = GateLine {
+            ln,
+            toks: &toks,
+            wires,
+        };
         let wire_in = |map: &[Option<Wire>], i: usize| ctx.wire_in(map, i);
         let wire_out = |i: usize| ctx.wire_out(i);
         match name {
             "XOR" | "AND" => {
                 let (x, y, o) = (wire_in(&map, 2)?, wire_in(&map, 3)?, wire_out(4)?);
-                map[o] = Some(if name == "XOR" { b.xor(x, y) } else { b.and(x, y) });
+                map[o] = Some(if name == "XOR" {
+                    b.xor(x, y)
+                } else {
+                    b.and(x, y)
+                });
             }
             "INV" | "NOT" => {
                 let (x, o) = (wire_in(&map, 2)?, wire_out(3)?);
@@ -357,9 +442,16 @@ pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
     let slots = c.wires as usize;
     let n_in = c.input_bits();
     if n_in > c.wires as u64 {
-        return Err(invalid(format!("the inputs take {n_in} wires but the circuit has only {}", c.wires)));
+        return Err(invalid(format!(
+            "the inputs take {n_in} wires but the circuit has only {}",
+            c.wires
+        )));
     }
-    let out_bits: Vec<OutBit> = c.outputs.iter().flat_map(|o| o.bits.iter().copied()).collect();
+    let out_bits: Vec<OutBit> = c
+        .outputs
+        .iter()
+        .flat_map(|o| o.bits.iter().copied())
+        .collect();
     let n_out = out_bits.len() as u64;
 
     // The last gate writing each slot holds the slot's final value, which outputs read.
@@ -367,7 +459,10 @@ pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
     let mut last = vec![NONE; slots];
     for (i, g) in c.gates.iter().enumerate() {
         if g.out as usize >= slots {
-            return Err(invalid(format!("gate {i} writes wire {} out of range", g.out)));
+            return Err(invalid(format!(
+                "gate {i} writes wire {} out of range",
+                g.out
+            )));
         }
         last[g.out as usize] = i;
     }
@@ -378,7 +473,9 @@ pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
     for (j, bit) in out_bits.iter().enumerate() {
         if let OutBit::Wire(s) = *bit {
             if s as usize >= slots {
-                return Err(invalid(format!("output bit {j} reads wire {s} out of range")));
+                return Err(invalid(format!(
+                    "output bit {j} reads wire {s} out of range"
+                )));
             }
             let g = last[s as usize];
             if g != NONE && claimed.insert(g) {
@@ -413,7 +510,9 @@ pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
     let id_of = |cur: &[u64], gate: usize, s: u32| -> io::Result<u64> {
         match cur.get(s as usize) {
             Some(&id) if id != UNSET => Ok(id),
-            Some(_) => Err(invalid(format!("gate {gate} reads wire {s} before it is defined"))),
+            Some(_) => Err(invalid(format!(
+                "gate {gate} reads wire {s} before it is defined"
+            ))),
             None => Err(invalid(format!("gate {gate} reads wire {s} out of range"))),
         }
     };
@@ -449,8 +548,11 @@ pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
         match *bit {
             OutBit::Const(v) => writeln!(w, "1 1 {} {id} EQ", v as u8)?,
             OutBit::Wire(s) => {
-                let src = id_of(&cur, c.gates.len(), s)
-                    .map_err(|_| invalid(format!("output bit {j} reads wire {s}, which is never defined")))?;
+                let src = id_of(&cur, c.gates.len(), s).map_err(|_| {
+                    invalid(format!(
+                        "output bit {j} reads wire {s}, which is never defined"
+                    ))
+                })?;
                 writeln!(w, "1 1 {src} {id} EQW")?;
             }
         }

@@ -2,9 +2,9 @@
 //!
 //! # Layout
 //!
-//! All integers are unsigned LEB128 varints (7 bits per byte, least significant
-//! group first, canonical: no trailing zero groups) unless stated otherwise.
-//! "zigzag" maps a signed d to `2d` (d ≥ 0) or `-2d-1` (d < 0).
+//! Integers outside gate records are unsigned LEB128 varints (7 bits per byte,
+//! least significant group first, canonical: no trailing zero groups) unless stated
+//! otherwise.
 //!
 //! ```text
 //! magic      8 bytes   89 47 43 49 52 43 0d 0a   ("\x89GCIRC\r\n")
@@ -33,25 +33,32 @@
 //! Both sides track `hw`, the high-water mark (one past the highest slot written so
 //! far, starting at the number of input wires; every defined wire is below it), and
 //! `prev`, the previous gate's output slot (starting at `hw − 1`). A record is a tag
-//! byte and one to three varints:
+//! byte, a size byte, then one to three fields, each a little-endian unsigned
+//! integer of 1 to 4 bytes. Arithmetic on `prev` and `a` is modulo 2^32, and
+//! `z(d)` is the 32-bit zigzag code of d (2d for d ≥ 0, −2d−1 for d < 0).
 //!
 //! ```text
-//! tag  bits 0-1  op: 0 XOR, 1 AND, 2 NOT
-//!      bits 2-3  output: 0 = hw (a fresh slot), 1 = same slot as a,
-//!                2 = same slot as b, 3 = explicit (follows the operands)
-//!      bit 4     a is coded as hw−1−a (0) or zigzag(a − prev) (1)
-//!      bit 5     b is coded as hw−1−b (0) or zigzag(b − a) (1); 0 for NOT
-//!      bits 6-7  zero
-//! a    varint
-//! b    varint, absent for NOT
-//! out  varint zigzag(out − prev), only for output mode 3
+//! tag   bits 0-1  op: 0 XOR, 1 AND, 2 NOT
+//!       bits 2-3  output: 0 = hw (a fresh slot), 1 = same slot as a,
+//!                 2 = same slot as b, 3 = explicit (a field follows the operands)
+//!       bit 4     a is coded as hw−1−a (0) or z(a − prev) (1)
+//!       bit 5     b is coded as hw−1−b (0) or z(b − a) (1); 0 for NOT
+//!       bits 6-7  zero
+//! size  bits 0-1  bytes of a − 1
+//!       bits 2-3  bytes of b − 1 (0 for NOT)
+//!       bits 4-5  bytes of out − 1 (0 unless the output is explicit)
+//!       bits 6-7  zero
+//! a     the coded a
+//! b     the coded b, absent for NOT
+//! out   z(out − prev), only for an explicit output
 //! ```
 //!
-//! The writer picks the shorter coding of each operand (the first on a tie) and the
-//! first output mode that applies, so the same circuit always gives the same bytes.
-//! In SSA circuits every output is fresh and operands are near `hw`; after slot
-//! allocation the output usually reuses an operand's slot. Either way most gates
-//! take 3 bytes.
+//! The writer picks the shorter coding of each operand (the first on a tie), the
+//! fewest bytes for each field and the first output mode that applies, so the same
+//! circuit always gives the same bytes. In SSA circuits every output is fresh and
+//! operands are near `hw`; after slot allocation the output usually reuses an
+//! operand's slot. Either way most gates take 4 bytes. The fixed-size fields (rather
+//! than varints) let the reader decode a gate without data-dependent branches.
 //!
 //! # Reading
 //!
@@ -80,25 +87,43 @@ pub const VERSION: u16 = 1;
 pub const MAX_BLOCK_BYTES: u64 = 1 << 20;
 
 const BLOCK_TARGET: usize = (1 << 16) - 64;
-/// Bytes kept allocated past the valid data, so the gate decoder can always load a
-/// record's 17 bytes at once.
+/// Bytes kept allocated past the valid data, so the gate decoder can always load
+/// 4 bytes at any offset of a record.
 const SLACK: usize = 48;
 
-/// Which tag bytes are valid: op 0-2, bits 6-7 zero, and for NOT neither a coded b
-/// nor an output in b's slot.
-const VALID_TAG: [bool; 256] = {
-    let mut t = [false; 256];
+/// For each tag byte, the set of valid size bytes (bit i of the mask: size byte i;
+/// size bytes of 64 and above are never valid). An invalid tag has no valid size.
+/// Valid: op 0-2, tag bits 6-7 zero, a NOT has no b (b-coding bit and b size zero,
+/// output never "same as b"), and a non-explicit output has size bits 4-5 zero.
+const VALID_SIZES: [u64; 256] = {
+    let mut t = [0u64; 256];
     let mut i = 0;
     while i < 256 {
         let tag = i as u8;
         let op = tag & 3;
         let out_mode = (tag >> 2) & 3;
-        t[i] = tag & 0xc0 == 0 && op != 3 && !(op == OP_NOT && (tag & 0x20 != 0 || out_mode == 2));
+        let tag_ok =
+            tag & 0xc0 == 0 && op != 3 && !(op == OP_NOT && (tag & 0x20 != 0 || out_mode == 2));
+        if tag_ok {
+            let mut size = 0;
+            while size < 64 {
+                let b_ok = op != OP_NOT || (size >> 2) & 3 == 0;
+                let o_ok = out_mode == 3 || (size >> 4) & 3 == 0;
+                if b_ok && o_ok {
+                    t[i] |= 1 << size;
+                }
+                size += 1;
+            }
+        }
         i += 1;
     }
     t
 };
+
 const OP_NOT: u8 = 2;
+
+/// Masks keeping the low 0 to 4 bytes.
+const MASK: [u32; 5] = [0, 0xff, 0xffff, 0xff_ffff, 0xffff_ffff];
 
 // ---------------------------------------------------------------------------------
 // Writing
@@ -109,18 +134,6 @@ fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
         v >>= 7;
     }
     buf.push(v as u8);
-}
-
-fn varint_len(v: u64) -> u32 {
-    (64 - (v | 1).leading_zeros()).div_ceil(7)
-}
-
-fn zigzag(d: i64) -> u64 {
-    ((d << 1) ^ (d >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    (v >> 1) as i64 ^ -((v & 1) as i64)
 }
 
 fn put_name(buf: &mut Vec<u8>, name: &str) {
@@ -173,47 +186,80 @@ impl Cursor {
     }
 }
 
+fn zigzag32(d: u32) -> u32 {
+    let d = d as i32;
+    ((d << 1) ^ (d >> 31)) as u32
+}
+
+fn unzigzag32(v: u32) -> u32 {
+    (v >> 1) ^ (v & 1).wrapping_neg()
+}
+
+/// Bytes needed for `v`, 1 to 4.
+fn field_len(v: u32) -> u32 {
+    (32 - (v | 1).leading_zeros()).div_ceil(8)
+}
+
 /// Appends one gate record and advances the cursor.
 fn encode_gate(buf: &mut Vec<u8>, g: &Gate, cur: &mut Cursor) {
     let op = g.op as u8;
-    let (a, out) = (g.a as i64, g.out as i64);
-    let b = if op == OP_NOT { a } else { g.b as i64 };
-    let out_mode: u8 = if out == cur.hw {
+    let binary = op != OP_NOT;
+    let (a, out) = (g.a, g.out);
+    let b = if binary { g.b } else { a };
+    let out_mode: u8 = if out as i64 == cur.hw {
         0
     } else if out == a {
         1
-    } else if op != OP_NOT && out == b {
+    } else if binary && out == b {
         2
     } else {
         3
     };
-    // Operand coding: relative to the high-water mark when below it, else relative.
-    let pick = |x: i64, rel: i64| -> (u8, u64) {
-        let alt = zigzag(x - rel);
-        if x < cur.hw {
-            let v = (cur.hw - 1 - x) as u64;
-            if varint_len(v) <= varint_len(alt) {
+    let prev = cur.prev as u32;
+    // Operand coding: from the high-water mark when below it, else relative.
+    let pick = |x: u32, rel: u32| -> (u8, u32) {
+        let alt = zigzag32(x.wrapping_sub(rel));
+        if (x as i64) < cur.hw {
+            let v = (cur.hw - 1 - x as i64) as u32;
+            if field_len(v) <= field_len(alt) {
                 return (0, v);
             }
         }
         (1, alt)
     };
-    let (a_mode, a_val) = pick(a, cur.prev);
-    let (b_mode, b_val) = if op == OP_NOT { (0, 0) } else { pick(b, a) };
-    buf.push(op | out_mode << 2 | a_mode << 4 | b_mode << 5);
-    put_varint(buf, a_val);
-    if op != OP_NOT {
-        put_varint(buf, b_val);
+    let (a_mode, va) = pick(a, prev);
+    let (b_mode, vb) = if binary { pick(b, a) } else { (0, 0) };
+    let vo = zigzag32(out.wrapping_sub(prev));
+    let la = field_len(va);
+    let lb = if binary { field_len(vb) } else { 1 };
+    let lo = if out_mode == 3 { field_len(vo) } else { 1 };
+    // Fields are copied 4 bytes at a time into a local record, which is then
+    // appended in one go.
+    let mut rec = [0u8; 16];
+    rec[0] = op | out_mode << 2 | a_mode << 4 | b_mode << 5;
+    rec[1] = ((la - 1) | (lb - 1) << 2 | (lo - 1) << 4) as u8;
+    let mut n = 2;
+    rec[n..n + 4].copy_from_slice(&va.to_le_bytes());
+    n += la as usize;
+    if binary {
+        rec[n..n + 4].copy_from_slice(&vb.to_le_bytes());
+        n += lb as usize;
     }
     if out_mode == 3 {
-        put_varint(buf, zigzag(out - cur.prev));
+        rec[n..n + 4].copy_from_slice(&vo.to_le_bytes());
+        n += lo as usize;
     }
-    cur.prev = out;
-    cur.hw = cur.hw.max(out + 1);
+    buf.extend_from_slice(&rec[..n]);
+    cur.prev = out as i64;
+    cur.hw = cur.hw.max(out as i64 + 1);
 }
 
 fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
-    let mut s = Sink { out, buf: Vec::with_capacity(1 << 17), hasher: Sha256::new() };
+    let mut s = Sink {
+        out,
+        buf: Vec::with_capacity(1 << 17),
+        hasher: Sha256::new(),
+    };
     let buf = &mut s.buf;
     buf.extend_from_slice(&MAGIC);
     buf.extend_from_slice(&VERSION.to_le_bytes());
@@ -240,10 +286,13 @@ fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
         });
         put_varint(buf, o.bits.len() as u64);
         for b in &o.bits {
-            put_varint(buf, match *b {
-                OutBit::Const(v) => v as u64,
-                OutBit::Wire(w) => w as u64 + 2,
-            });
+            put_varint(
+                buf,
+                match *b {
+                    OutBit::Const(v) => v as u64,
+                    OutBit::Wire(w) => w as u64 + 2,
+                },
+            );
         }
         put_type(buf, &o.ty);
         if buf.len() >= BLOCK_TARGET {
@@ -323,7 +372,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_wires: 1 << 30, max_name_len: 4096, max_values: 1 << 20, max_shape_dims: 16 }
+        Limits {
+            max_wires: 1 << 30,
+            max_name_len: 4096,
+            max_values: 1 << 20,
+            max_shape_dims: 16,
+        }
     }
 }
 
@@ -360,7 +414,11 @@ struct Input<R> {
 }
 
 fn gcirc_err(context: &str, offset: u64, message: impl Into<String>) -> FormatError {
-    FormatError::Gcirc { context: context.to_string(), offset, message: message.into() }
+    FormatError::Gcirc {
+        context: context.to_string(),
+        offset,
+        message: message.into(),
+    }
 }
 
 impl<R: BufRead> Input<R> {
@@ -390,7 +448,11 @@ impl<R: BufRead> Input<R> {
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(gcirc_err(ctx, self.base + self.end as u64, format!("read error: {e}")));
+                    return Err(gcirc_err(
+                        ctx,
+                        self.base + self.end as u64,
+                        format!("read error: {e}"),
+                    ));
                 }
             }
         }
@@ -405,7 +467,11 @@ impl<R: BufRead> Input<R> {
 
     fn byte(&mut self, ctx: &str, what: &str) -> Result<u8, FormatError> {
         if !self.ensure(1, ctx)? {
-            return Err(gcirc_err(ctx, self.offset(), format!("unexpected end of file, expected {what}")));
+            return Err(gcirc_err(
+                ctx,
+                self.offset(),
+                format!("unexpected end of file, expected {what}"),
+            ));
         }
         self.pos += 1;
         Ok(self.buf[self.pos - 1])
@@ -422,18 +488,27 @@ impl<R: BufRead> Input<R> {
             v |= ((b & 0x7f) as u64) << (7 * i);
             if b < 0x80 {
                 if b == 0 && i > 0 {
-                    return Err(gcirc_err(ctx, at, format!("non-canonical varint for {what}")));
+                    return Err(gcirc_err(
+                        ctx,
+                        at,
+                        format!("non-canonical varint for {what}"),
+                    ));
                 }
                 return Ok(v);
             }
         }
-        Err(gcirc_err(ctx, at, format!("malformed varint for {what} (more than 64 bits)")))
+        Err(gcirc_err(
+            ctx,
+            at,
+            format!("malformed varint for {what} (more than 64 bits)"),
+        ))
     }
 
     fn varint_u32(&mut self, ctx: &str, what: &str) -> Result<u32, FormatError> {
         let at = self.offset();
         let v = self.varint(ctx, what)?;
-        u32::try_from(v).map_err(|_| gcirc_err(ctx, at, format!("{what} {v} does not fit in 32 bits")))
+        u32::try_from(v)
+            .map_err(|_| gcirc_err(ctx, at, format!("{what} {v} does not fit in 32 bits")))
     }
 
     fn name(&mut self, ctx: &str, limits: &Limits) -> Result<String, FormatError> {
@@ -443,12 +518,19 @@ impl<R: BufRead> Input<R> {
             return Err(gcirc_err(
                 ctx,
                 at,
-                format!("name of {len} bytes is longer than the limit of {}", limits.max_name_len),
+                format!(
+                    "name of {len} bytes is longer than the limit of {}",
+                    limits.max_name_len
+                ),
             ));
         }
         let len = len as usize;
         if !self.ensure(len, ctx)? {
-            return Err(gcirc_err(ctx, self.offset(), format!("unexpected end of file inside a name of {len} bytes")));
+            return Err(gcirc_err(
+                ctx,
+                self.offset(),
+                format!("unexpected end of file inside a name of {len} bytes"),
+            ));
         }
         let bytes = self.buf[self.pos..self.pos + len].to_vec();
         let name = String::from_utf8(bytes)
@@ -461,7 +543,11 @@ impl<R: BufRead> Input<R> {
         let at = self.offset();
         let n = self.varint(ctx, what)?;
         if n > limits.max_values as u64 {
-            return Err(gcirc_err(ctx, at, format!("{n} {what} exceed the limit of {}", limits.max_values)));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("{n} {what} exceed the limit of {}", limits.max_values),
+            ));
         }
         Ok(n as u32)
     }
@@ -470,14 +556,25 @@ impl<R: BufRead> Input<R> {
         let at = self.offset();
         let flags = self.byte(ctx, "type flags")?;
         if flags & !3 != 0 {
-            return Err(gcirc_err(ctx, at, format!("unknown type flags {flags:#04x}")));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("unknown type flags {flags:#04x}"),
+            ));
         }
         let mut ty = ValueType::default();
         if flags & 1 != 0 {
             let at = self.offset();
             let n = self.varint(ctx, "a dimension count")?;
             if n > limits.max_shape_dims as u64 {
-                return Err(gcirc_err(ctx, at, format!("shape with {n} dimensions exceeds the limit of {}", limits.max_shape_dims)));
+                return Err(gcirc_err(
+                    ctx,
+                    at,
+                    format!(
+                        "shape with {n} dimensions exceeds the limit of {}",
+                        limits.max_shape_dims
+                    ),
+                ));
             }
             let mut dims = Vec::new();
             for _ in 0..n {
@@ -494,7 +591,10 @@ impl<R: BufRead> Input<R> {
     }
 }
 
-fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Header, Vec<u64>), FormatError> {
+fn read_header<R: BufRead>(
+    inp: &mut Input<R>,
+    limits: &Limits,
+) -> Result<(Header, Vec<u64>), FormatError> {
     let ctx = "header";
     let got = inp.ensure(MAGIC.len(), ctx)?;
     let avail = &inp.buf[inp.pos..inp.end.min(inp.pos + MAGIC.len())];
@@ -509,7 +609,11 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
         return Err(gcirc_err(ctx, inp.offset(), msg));
     }
     if avail != MAGIC {
-        return Err(gcirc_err(ctx, 0, format!("bad magic number {avail:02x?}: not a .gcirc file")));
+        return Err(gcirc_err(
+            ctx,
+            0,
+            format!("bad magic number {avail:02x?}: not a .gcirc file"),
+        ));
     }
     inp.pos += MAGIC.len();
     let at = inp.offset();
@@ -517,12 +621,20 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
     let hi = inp.byte(ctx, "the version")?;
     let version = u16::from_le_bytes([lo, hi]);
     if version != VERSION {
-        return Err(gcirc_err(ctx, at, format!("unsupported version {version} (this build reads version {VERSION})")));
+        return Err(gcirc_err(
+            ctx,
+            at,
+            format!("unsupported version {version} (this build reads version {VERSION})"),
+        ));
     }
     let at = inp.offset();
     let wires = inp.varint_u32(ctx, "the wire count")?;
     if wires > limits.max_wires {
-        return Err(gcirc_err(ctx, at, format!("{wires} wires exceed the limit of {}", limits.max_wires)));
+        return Err(gcirc_err(
+            ctx,
+            at,
+            format!("{wires} wires exceed the limit of {}", limits.max_wires),
+        ));
     }
     let gates = inp.varint(ctx, "the gate count")?;
 
@@ -535,7 +647,11 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
         let at = inp.offset();
         let name = inp.name(ctx, limits)?;
         if !names.insert(name.clone()) {
-            return Err(gcirc_err(ctx, at, format!("duplicate input name `{}`", super::shorten(&name))));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("duplicate input name `{}`", super::shorten(&name)),
+            ));
         }
         let at = inp.offset();
         let owner = match inp.byte(ctx, "the owner")? {
@@ -547,10 +663,19 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
         let bits = inp.varint_u32(ctx, "the bit width")?;
         input_bits += bits as u64;
         if input_bits > wires as u64 {
-            return Err(gcirc_err(ctx, at, format!("the inputs take {input_bits} wires but the circuit has only {wires}")));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("the inputs take {input_bits} wires but the circuit has only {wires}"),
+            ));
         }
         let ty = inp.value_type(ctx, limits)?;
-        inputs.push(InputSpec { name, owner, bits, ty });
+        inputs.push(InputSpec {
+            name,
+            owner,
+            bits,
+            ty,
+        });
     }
 
     let n_outputs = inp.count(ctx, "outputs", limits)?;
@@ -563,7 +688,11 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
         offsets.push(at);
         let name = inp.name(ctx, limits)?;
         if !names.insert(name.clone()) {
-            return Err(gcirc_err(ctx, at, format!("duplicate output name `{}`", super::shorten(&name))));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("duplicate output name `{}`", super::shorten(&name)),
+            ));
         }
         let at = inp.offset();
         let recipient = match inp.byte(ctx, "the recipient")? {
@@ -586,13 +715,21 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
                     return Err(gcirc_err(
                         ctx,
                         at,
-                        format!("bit {j}: wire {} is out of range (the circuit has {wires} wires)", v - 2),
+                        format!(
+                            "bit {j}: wire {} is out of range (the circuit has {wires} wires)",
+                            v - 2
+                        ),
                     ));
                 }
             });
         }
         let ty = inp.value_type(ctx, limits)?;
-        outputs.push(OutputSpec { name, recipient, bits, ty });
+        outputs.push(OutputSpec {
+            name,
+            recipient,
+            bits,
+            ty,
+        });
     }
 
     let n_sections = inp.count(ctx, "sections", limits)?;
@@ -615,9 +752,19 @@ fn read_header<R: BufRead>(inp: &mut Input<R>, limits: &Limits) -> Result<(Heade
             ));
         }
         prev_end = end;
-        sections.push(Section { name, gates: start..end });
+        sections.push(Section {
+            name,
+            gates: start..end,
+        });
     }
-    let header = Header { version, wires, gates, inputs, outputs, sections };
+    let header = Header {
+        version,
+        wires,
+        gates,
+        inputs,
+        outputs,
+        sections,
+    };
     Ok((header, offsets))
 }
 
@@ -662,6 +809,7 @@ const BATCH: usize = 512;
 
 /// Which wire slots hold a value: a bitset, inputs set from the start, grown (up to
 /// the wire count) as gates write higher slots.
+#[derive(Clone)]
 struct Defined {
     bits: Vec<u64>,
     words: usize,
@@ -670,15 +818,20 @@ struct Defined {
 impl Defined {
     fn new(input_bits: u32, wires: u32) -> Defined {
         let mut bits = vec![u64::MAX; input_bits as usize / 64];
-        if input_bits % 64 != 0 {
+        if input_bits & 63 != 0 {
             bits.push((1 << (input_bits % 64)) - 1);
         }
-        Defined { bits, words: (wires as usize).div_ceil(64) }
+        Defined {
+            bits,
+            words: (wires as usize).div_ceil(64),
+        }
     }
 
     #[inline(always)]
     fn get(&self, w: u32) -> bool {
-        self.bits.get((w >> 6) as usize).is_some_and(|x| (x >> (w & 63)) & 1 == 1)
+        self.bits
+            .get((w >> 6) as usize)
+            .is_some_and(|x| (x >> (w & 63)) & 1 == 1)
     }
 
     /// Marks `w` defined; `w` must be below the wire count.
@@ -693,43 +846,74 @@ impl Defined {
 
     #[cold]
     fn grow(&mut self, i: usize) {
-        let n = (i + 1).max(self.bits.len() * 2).max(1024).min(self.words.max(i + 1));
+        let n = (i + 1)
+            .max(self.bits.len() * 2)
+            .max(1024)
+            .min(self.words.max(i + 1));
         self.bits.resize(n, 0);
     }
 }
 
 /// Decodes and validates the gate record at `*p` without data-dependent branches
-/// (gate kinds and varint lengths are unpredictable), advancing `p` and `cur`.
+/// (gate kinds and field sizes are unpredictable), advancing `p` and `cur`.
 /// `None` for anything unusual, which [`GateReader::decode_gate_slow`] then names.
 #[inline(always)]
-fn decode_fast(buf: &[u8], block_end: usize, wires: u32, defined: &mut Defined, p: &mut usize, cur: &mut Cursor) -> Option<Gate> {
+fn decode_fast(
+    buf: &[u8],
+    block_end: usize,
+    wires: u32,
+    defined: &mut Defined,
+    p: &mut usize,
+    cur: &mut Cursor,
+) -> Option<Gate> {
     let c = *cur;
-    // The tag and the next 16 bytes, which hold the record's varints.
-    let (tag, w) = load17(buf, *p);
+    let at = *p;
+    let head = load32(buf, at);
+    let (tag, size) = (head as u8, (head >> 8) as u8);
     let op = tag & 3;
     let binary = op != OP_NOT;
     let out_mode = (tag >> 2) & 3;
     let explicit = out_mode == 3;
-    let (va, la, ea) = varint8(w as u64);
-    // la, lb ≤ 6, so the shifts stay below 64 (the mask tells the compiler).
-    let w = w >> ((8 * la) & 63);
-    let (vb, lb, eb) = varint8(w as u64);
-    let lb = if binary { lb } else { 0 };
-    let (vo, lo, eo) = varint8((w >> ((8 * lb) & 63)) as u64);
-    let lo = if explicit { lo } else { 0 };
-    let end = *p + 1 + (la + lb + lo) as usize;
-    let a = if tag & 0x10 == 0 { c.hw - 1 - va as i64 } else { c.prev + unzigzag(va) };
-    let b_coded = if tag & 0x20 == 0 { c.hw - 1 - vb as i64 } else { a + unzigzag(vb) };
+    let la = (size & 3) as usize + 1;
+    let lb = if binary {
+        ((size >> 2) & 3) as usize + 1
+    } else {
+        0
+    };
+    let lo = if explicit {
+        ((size >> 4) & 3) as usize + 1
+    } else {
+        0
+    };
+    let fa = at + 2;
+    let va = load32(buf, fa) & MASK[la];
+    let vb = load32(buf, fa + la) & MASK[lb];
+    let vo = load32(buf, fa + la + lb) & MASK[lo];
+    let end = fa + la + lb + lo;
+    let prev = c.prev as u32;
+    let a = if tag & 0x10 == 0 {
+        c.hw - 1 - va as i64
+    } else {
+        prev.wrapping_add(unzigzag32(va)) as i64
+    };
+    let b_coded = if tag & 0x20 == 0 {
+        c.hw - 1 - vb as i64
+    } else {
+        (a as u32).wrapping_add(unzigzag32(vb)) as i64
+    };
     let b = if binary { b_coded } else { a };
     // Selects rather than a jump: the output mode is unpredictable.
     let low = if out_mode & 1 == 0 { c.hw } else { a };
-    let high = if out_mode & 1 == 0 { b } else { c.prev + unzigzag(vo) };
+    let high = if out_mode & 1 == 0 {
+        b
+    } else {
+        prev.wrapping_add(unzigzag32(vo)) as i64
+    };
     let out = if out_mode & 2 == 0 { low } else { high };
     let wires = wires as u64;
-    let ok = VALID_TAG[tag as usize]
-        & !ea
-        & !(binary & eb)
-        & !(explicit & eo)
+    let ok = (VALID_SIZES[tag as usize] >> (size & 63)) & 1 == 1;
+    let ok = ok
+        & (size < 64)
         & (end <= block_end)
         & ((a as u64) < wires)
         & ((b as u64) < wires)
@@ -742,7 +926,10 @@ fn decode_fast(buf: &[u8], block_end: usize, wires: u32, defined: &mut Defined, 
         return None;
     }
     defined.set(out);
-    *cur = Cursor { hw: c.hw.max(out as i64 + 1), prev: out as i64 };
+    *cur = Cursor {
+        hw: c.hw.max(out as i64 + 1),
+        prev: out as i64,
+    };
     *p = end;
     let op = match op {
         0 => Op::Xor,
@@ -765,65 +952,28 @@ impl<R: BufRead> std::fmt::Debug for GateReader<R> {
 enum GateFault {
     Record(&'static str),
     Tag(u8),
+    Size(u8),
     Range(i64),
     Undefined(u32),
 }
 
-/// The byte at `p` and the 16 bytes after it, little-endian (zeros past the end of
-/// `buf`, which the slack makes unreachable in practice).
+/// 4 bytes at `p`, little-endian (zeros past the end of `buf`, which the slack
+/// makes unreachable in practice).
 #[inline(always)]
-fn load17(buf: &[u8], p: usize) -> (u8, u128) {
-    match buf.get(p..p + 17) {
-        Some(s) => (s[0], u128::from_le_bytes(s[1..].try_into().expect("16 bytes"))),
-        None => load17_slow(buf, p),
+fn load32(buf: &[u8], p: usize) -> u32 {
+    match buf.get(p..p + 4) {
+        Some(s) => u32::from_le_bytes(s.try_into().expect("4 bytes")),
+        None => load32_slow(buf, p),
     }
 }
 
 #[cold]
-fn load17_slow(buf: &[u8], p: usize) -> (u8, u128) {
-    let mut w = [0u8; 17];
+fn load32_slow(buf: &[u8], p: usize) -> u32 {
+    let mut w = [0u8; 4];
     for (i, x) in w.iter_mut().enumerate() {
         *x = buf.get(p + i).copied().unwrap_or(0);
     }
-    (w[0], u128::from_le_bytes(w[1..].try_into().expect("16 bytes")))
-}
-
-/// Decodes a varint of at most 5 bytes from the low bytes of `x`, without branches:
-/// (value, length, error) where error means too long or non-canonical.
-#[inline(always)]
-fn varint8(x: u64) -> (u64, u32, bool) {
-    // Bit 7 of the first byte with its high bit clear ends the varint; bit 47 is a
-    // sentinel, so at most 6 bytes are taken (and 6 is an error).
-    let stop = (!x & 0x80_8080_8080) | 1 << 47;
-    let tz = stop.trailing_zeros();
-    let len = (tz >> 3) + 1;
-    let m = x & (stop ^ (stop - 1));
-    let v = (m & 0x7f)
-        | (m >> 1 & 0x3f80)
-        | (m >> 2 & 0x1f_c000)
-        | (m >> 3 & 0x0fe0_0000)
-        | (m >> 4 & 0x7_f000_0000);
-    let non_canonical = (len > 1) & (m >> (tz - 7) == 0);
-    (v, len, (len > 5) | non_canonical)
-}
-
-#[inline(always)]
-fn gate_varint(buf: &[u8], p: &mut usize) -> Result<u64, GateFault> {
-    let mut v = 0u64;
-    for i in 0..5 {
-        let Some(&b) = buf.get(*p) else {
-            return Err(GateFault::Record("gate record runs past the end of its block"));
-        };
-        *p += 1;
-        v |= ((b & 0x7f) as u64) << (7 * i);
-        if b < 0x80 {
-            if b == 0 && i > 0 {
-                return Err(GateFault::Record("non-canonical varint"));
-            }
-            return Ok(v);
-        }
-    }
-    Err(GateFault::Record("varint too long for a wire id"))
+    u32::from_le_bytes(w)
 }
 
 impl<R: BufRead> GateReader<R> {
@@ -891,7 +1041,13 @@ impl<R: BufRead> GateReader<R> {
         for g in self.by_ref() {
             g?;
         }
-        self.digest.ok_or_else(|| gcirc_err("gates", self.inp.offset(), "the reader stopped at an earlier error"))
+        self.digest.ok_or_else(|| {
+            gcirc_err(
+                "gates",
+                self.inp.offset(),
+                "the reader stopped at an earlier error",
+            )
+        })
     }
 
     fn check_wire(&self, w: i64) -> Result<u32, GateFault> {
@@ -909,24 +1065,43 @@ impl<R: BufRead> GateReader<R> {
     #[cold]
     #[inline(never)]
     fn decode_gate_slow(&mut self) -> Result<Gate, GateFault> {
+        const PAST: GateFault = GateFault::Record("gate record runs past the end of its block");
         let buf = &self.inp.buf[..self.block_end];
-        let mut p = self.inp.pos;
-        let Some(&tag) = buf.get(p) else {
-            return Err(GateFault::Record("gate record runs past the end of its block"));
+        let p = self.inp.pos;
+        let (Some(&tag), Some(&size)) = (buf.get(p), buf.get(p + 1)) else {
+            return Err(PAST);
         };
-        p += 1;
         let op = tag & 3;
         let out_mode = (tag >> 2) & 3;
-        if tag & 0xc0 != 0 || op == 3 || (op == OP_NOT && (tag & 0x20 != 0 || out_mode == 2)) {
+        if VALID_SIZES[tag as usize] == 0 {
             return Err(GateFault::Tag(tag));
         }
+        if size >= 64 || (VALID_SIZES[tag as usize] >> size) & 1 == 0 {
+            return Err(GateFault::Size(size));
+        }
+        let mut q = p + 2;
+        let mut field = |len: u8| -> Result<u32, GateFault> {
+            let len = len as usize + 1;
+            let bytes = buf.get(q..q + len).ok_or(PAST)?;
+            q += len;
+            Ok(bytes.iter().rev().fold(0u32, |v, &x| v << 8 | x as u32))
+        };
         let cur = self.cur;
-        let av = gate_varint(buf, &mut p)? as i64;
-        let a = if tag & 0x10 == 0 { cur.hw - 1 - av } else { cur.prev + unzigzag(av as u64) };
+        let prev = cur.prev as u32;
+        let va = field(size & 3)?;
+        let a = if tag & 0x10 == 0 {
+            cur.hw - 1 - va as i64
+        } else {
+            prev.wrapping_add(unzigzag32(va)) as i64
+        };
         let (op, b) = match op {
             0 | 1 => {
-                let bv = gate_varint(buf, &mut p)? as i64;
-                let b = if tag & 0x20 == 0 { cur.hw - 1 - bv } else { a + unzigzag(bv as u64) };
+                let vb = field((size >> 2) & 3)?;
+                let b = if tag & 0x20 == 0 {
+                    cur.hw - 1 - vb as i64
+                } else {
+                    (a as u32).wrapping_add(unzigzag32(vb)) as i64
+                };
                 (if op == 0 { Op::Xor } else { Op::And }, b)
             }
             _ => (Op::Not, a),
@@ -935,7 +1110,7 @@ impl<R: BufRead> GateReader<R> {
             0 => cur.hw,
             1 => a,
             2 => b,
-            _ => cur.prev + unzigzag(gate_varint(buf, &mut p)?),
+            _ => prev.wrapping_add(unzigzag32(field((size >> 4) & 3)?)) as i64,
         };
         let a = self.check_wire(a)?;
         let b = self.check_wire(b)?;
@@ -944,8 +1119,11 @@ impl<R: BufRead> GateReader<R> {
         }
         let out = out as u32;
         self.defined.set(out);
-        self.cur = Cursor { hw: cur.hw.max(out as i64 + 1), prev: out as i64 };
-        self.inp.pos = p;
+        self.cur = Cursor {
+            hw: cur.hw.max(out as i64 + 1),
+            prev: out as i64,
+        };
+        self.inp.pos = q;
         Ok(Gate { op, a, b, out })
     }
 
@@ -955,7 +1133,11 @@ impl<R: BufRead> GateReader<R> {
         let msg = match f {
             GateFault::Record(m) => m.to_string(),
             GateFault::Tag(t) => format!("invalid gate tag {t:#04x}"),
-            GateFault::Range(w) => format!("wire {w} is out of range (the circuit has {} wires)", self.wires),
+            GateFault::Size(x) => format!("invalid size byte {x:#04x} for this gate"),
+            GateFault::Range(w) => format!(
+                "wire {w} is out of range (the circuit has {} wires)",
+                self.wires
+            ),
             GateFault::Undefined(w) => format!("wire {w} used before it is defined"),
         };
         gcirc_err(&ctx, at, msg)
@@ -972,7 +1154,10 @@ impl<R: BufRead> GateReader<R> {
                 return Err(gcirc_err(
                     ctx,
                     at,
-                    format!("the header declares {gates} gates but the file holds only {}", self.index),
+                    format!(
+                        "the header declares {gates} gates but the file holds only {}",
+                        self.index
+                    ),
                 ));
             }
             self.finish_file()?;
@@ -988,10 +1173,18 @@ impl<R: BufRead> GateReader<R> {
         let at = self.inp.offset();
         let len = self.inp.varint(ctx, "a block length")?;
         if len > MAX_BLOCK_BYTES {
-            return Err(gcirc_err(ctx, at, format!("gate block of {len} bytes exceeds the limit of {MAX_BLOCK_BYTES}")));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("gate block of {len} bytes exceeds the limit of {MAX_BLOCK_BYTES}"),
+            ));
         }
         if n > len {
-            return Err(gcirc_err(ctx, at, format!("a block of {len} bytes cannot hold {n} gates")));
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("a block of {len} bytes cannot hold {n} gates"),
+            ));
         }
         if !self.inp.ensure(len as usize, ctx)? {
             return Err(gcirc_err(
@@ -1016,29 +1209,41 @@ impl<R: BufRead> GateReader<R> {
                 "unexpected end of file: the 32-byte SHA-256 digest is missing or cut short",
             ));
         }
-        let stored: [u8; 32] = self.inp.buf[self.inp.pos..self.inp.pos + 32].try_into().expect("32 bytes");
+        let stored: [u8; 32] = self.inp.buf[self.inp.pos..self.inp.pos + 32]
+            .try_into()
+            .expect("32 bytes");
         if stored != computed {
             return Err(gcirc_err(
                 ctx,
                 self.inp.offset(),
-                format!("digest mismatch: the file says {} but its content hashes to {}", hex(&stored), hex(&computed)),
+                format!(
+                    "digest mismatch: the file says {} but its content hashes to {}",
+                    hex(&stored),
+                    hex(&computed)
+                ),
             ));
         }
         self.inp.pos += 32;
         self.inp.hashed = self.inp.pos;
         if self.inp.ensure(1, ctx)? {
-            return Err(gcirc_err("end of file", self.inp.offset(), "trailing data after the digest"));
+            return Err(gcirc_err(
+                "end of file",
+                self.inp.offset(),
+                "trailing data after the digest",
+            ));
         }
         for (i, o) in self.header.outputs.iter().enumerate() {
-            for (j, b) in o.bits.iter().enumerate() {
-                if let OutBit::Wire(w) = *b {
-                    if !self.defined.get(w) {
-                        return Err(gcirc_err(
-                            &format!("output `{}`", super::shorten(&o.name)),
-                            self.output_offsets[i],
-                            format!("bit {j} reads wire {w}, which no input or gate defines"),
-                        ));
-                    }
+            let wires = o.bits.iter().enumerate().filter_map(|(j, b)| match *b {
+                OutBit::Wire(w) => Some((j, w)),
+                OutBit::Const(_) => None,
+            });
+            for (j, w) in wires {
+                if !self.defined.get(w) {
+                    return Err(gcirc_err(
+                        &format!("output `{}`", super::shorten(&o.name)),
+                        self.output_offsets[i],
+                        format!("bit {j} reads wire {w}, which no input or gate defines"),
+                    ));
                 }
             }
         }
@@ -1168,17 +1373,151 @@ pub fn read(r: &mut impl BufRead) -> Result<Circuit, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    /// The branch-free decoder accepts exactly what the exact one accepts, with the
+    /// same result, on random records and states.
+    #[test]
+    fn fast_and_exact_decoders_agree() {
+        let c = Circuit {
+            inputs: vec![InputSpec {
+                name: "x".into(),
+                owner: Party::Garbler,
+                bits: 8,
+                ty: ValueType::default(),
+            }],
+            wires: 40,
+            ..Circuit::default()
+        };
+        let bytes = to_bytes(&c);
+        let mut r = GateReader::new(&bytes[..]).unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..200_000 {
+            // Mostly well-formed records with small fields, sometimes corrupted.
+            let op = rng.gen_range(0..3u8);
+            let out_mode = if op == OP_NOT {
+                [0, 1, 3][rng.gen_range(0..3)]
+            } else {
+                rng.gen_range(0..4)
+            };
+            let modes = rng.gen_range(0..4u8) & if op == OP_NOT { 1 } else { 3 };
+            let mut record = vec![op | out_mode << 2 | modes << 4, 0];
+            let mut size = 0u8;
+            let fields = 1 + (op != OP_NOT) as u8 + (out_mode == 3) as u8;
+            for (k, shift) in [(0, 0), (1, 2), (2, 4)] {
+                if k >= fields {
+                    break;
+                }
+                let shift = if k == 1 && op == OP_NOT { 4 } else { shift };
+                let n = if rng.gen_bool(0.9) {
+                    1
+                } else {
+                    rng.gen_range(1..=4u8)
+                };
+                size |= (n - 1) << shift;
+                let v: u32 = if rng.gen_bool(0.8) {
+                    rng.gen_range(0..48)
+                } else {
+                    rng.r#gen()
+                };
+                record.extend_from_slice(&v.to_le_bytes()[..n as usize]);
+            }
+            record[1] = size;
+            if rng.gen_bool(0.2) {
+                let i = rng.gen_range(0..record.len());
+                record[i] = rng.r#gen();
+            }
+            if rng.gen_bool(0.1) {
+                record.truncate(rng.gen_range(0..record.len()));
+            }
+            let len = record.len();
+            r.inp.buf[..len].copy_from_slice(&record);
+            r.inp.buf[len..len + 8].fill(rng.r#gen());
+            r.inp.pos = 0;
+            r.block_end = len;
+            let hw = rng.gen_range(8..=40);
+            r.cur = Cursor {
+                hw,
+                prev: rng.gen_range(-1..hw),
+            };
+            r.defined = Defined::new(8, 40);
+            for _ in 0..rng.gen_range(0..60) {
+                r.defined.set(rng.gen_range(0..hw as u32));
+            }
+            let (defined, cur) = (r.defined.clone(), r.cur);
+            let (mut p, mut fast_cur, mut fast_defined) = (0, cur, defined.clone());
+            let fast = decode_fast(
+                &r.inp.buf,
+                len,
+                40,
+                &mut fast_defined,
+                &mut p,
+                &mut fast_cur,
+            );
+            let exact = r.decode_gate_slow();
+            match (fast, exact) {
+                (Some(g), Ok(h)) => {
+                    assert_eq!(g, h, "{record:02x?}");
+                    assert_eq!(
+                        (p, fast_cur.hw, fast_cur.prev),
+                        (r.inp.pos, r.cur.hw, r.cur.prev)
+                    );
+                    accepted += 1;
+                }
+                (Some(g), Err(_)) => panic!("fast path accepted {g:?} from {record:02x?}"),
+                (None, Ok(h)) => panic!("fast path refused {h:?} from {record:02x?}"),
+                (None, Err(_)) => rejected += 1,
+            }
+        }
+        assert!(
+            accepted > 10_000 && rejected > 10_000,
+            "{accepted} {rejected}"
+        );
+    }
 
     #[test]
-    fn varint_and_zigzag() {
-        for v in [0u64, 1, 127, 128, 300, 1 << 35, u64::MAX] {
-            let mut b = Vec::new();
-            put_varint(&mut b, v);
-            assert_eq!(b.len() as u32, varint_len(v), "{v}");
+    fn field_sizes_and_zigzag() {
+        for (v, len) in [
+            (0u32, 1),
+            (255, 1),
+            (256, 2),
+            (65535, 2),
+            (65536, 3),
+            (1 << 24, 4),
+            (u32::MAX, 4),
+        ] {
+            assert_eq!(field_len(v), len, "{v}");
         }
-        for d in [0i64, 1, -1, 63, -64, 1 << 33, -(1 << 33)] {
-            assert_eq!(unzigzag(zigzag(d)), d);
+        for d in [
+            0u32,
+            1,
+            u32::MAX,
+            63,
+            (-64i32) as u32,
+            1 << 31,
+            (1 << 31) - 1,
+        ] {
+            assert_eq!(unzigzag32(zigzag32(d)), d);
         }
-        assert_eq!(zigzag(-64), 127);
+        assert_eq!(zigzag32((-1i32) as u32), 1);
+        assert_eq!(zigzag32(1), 2);
+        let mut b = Vec::new();
+        put_varint(&mut b, 300);
+        assert_eq!(b, [0xac, 0x02]);
+    }
+
+    #[test]
+    fn valid_sizes_table() {
+        assert_eq!(VALID_SIZES[0x00] & 1, 1, "XOR, 1-byte fields");
+        assert_eq!(VALID_SIZES[0x02] >> 0x04 & 1, 0, "NOT with a b size");
+        assert_eq!(VALID_SIZES[0x03], 0, "op 3");
+        assert_eq!(VALID_SIZES[0x40], 0, "high tag bits");
+        assert_eq!(VALID_SIZES[0x0c] >> 0x30 & 1, 1, "explicit output size");
+        assert_eq!(
+            VALID_SIZES[0x00] >> 0x10 & 1,
+            0,
+            "out size without explicit output"
+        );
     }
 }

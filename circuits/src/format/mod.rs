@@ -51,7 +51,11 @@ impl fmt::Display for Format {
 /// The format of a file from its first bytes: `.gcirc` if it starts with the magic
 /// number, otherwise Bristol text (whose reader reports anything that is not).
 pub fn detect(bytes: &[u8]) -> Format {
-    if bytes.starts_with(&gcirc::MAGIC) { Format::Gcirc } else { Format::Bristol }
+    if bytes.starts_with(&gcirc::MAGIC) {
+        Format::Gcirc
+    } else {
+        Format::Bristol
+    }
 }
 
 /// Why a circuit file could not be read or written.
@@ -60,17 +64,28 @@ pub enum FormatError {
     /// A problem in a `.gcirc` file: `context` is the part being read (`header`,
     /// `input 2`, `gate 17`, `digest`, ...), `offset` the byte where the problem is.
     #[error("{context} at byte {offset}: {message}")]
-    Gcirc { context: String, offset: u64, message: String },
+    Gcirc {
+        context: String,
+        offset: u64,
+        message: String,
+    },
     /// A problem in a Bristol file at 1-based `line`, and `token` (1-based index in
     /// the line, and its text) when one token is to blame.
     #[error("line {line}{}: {message}", token_suffix(.token))]
-    Bristol { line: usize, token: Option<(usize, String)>, message: String },
+    Bristol {
+        line: usize,
+        token: Option<(usize, String)>,
+        message: String,
+    },
     /// An I/O error outside any particular position (opening or writing a file).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     /// An error in a named file.
     #[error("{}: {error}", .path.display())]
-    File { path: PathBuf, error: Box<FormatError> },
+    File {
+        path: PathBuf,
+        error: Box<FormatError>,
+    },
 }
 
 fn token_suffix(token: &Option<(usize, String)>) -> String {
@@ -93,7 +108,10 @@ pub(crate) fn shorten(s: &str) -> String {
 
 impl FormatError {
     fn in_file(self, path: &Path) -> FormatError {
-        FormatError::File { path: path.to_path_buf(), error: Box::new(self) }
+        FormatError::File {
+            path: path.to_path_buf(),
+            error: Box::new(self),
+        }
     }
 }
 
