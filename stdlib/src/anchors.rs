@@ -15,42 +15,37 @@ use crate::*;
 pub const BITS: usize = 16;
 pub const FRAC: usize = 8;
 
-/// One dense output: `relu(requantize(x·w + bias·2^FRAC))`, on Karatsuba-split
-/// operands so that a layer splits each input and weight once.
+/// One dense output: `relu(requantize(Σ x_t·w_t + bias·2^FRAC))`, where `x` is
+/// the side shared with other outputs and `x_sum = shared_sum(x)`.
 pub fn neuron<G: Gates>(
     g: &mut G,
-    x: &[Split<G::Bit>],
-    w: &[Split<G::Bit>],
+    x: &[Vec<G::Bit>],
+    x_sum: &[G::Bit],
+    w: &[Vec<G::Bit>],
     bias: &[G::Bit],
 ) -> Vec<G::Bit> {
     let width = exact_width(BITS, BITS, x.len(), Some((BITS, FRAC)));
-    let acc = dot_signed_split(g, x, w, Some((bias, FRAC)), width);
+    let acc = dot_signed_shared(g, x, x_sum, w, Some((bias, FRAC)), width);
     requantize_relu(g, &acc, FRAC, BITS)
 }
 
-fn split_all<G: Gates>(g: &mut G, v: &[Vec<G::Bit>]) -> Vec<Split<G::Bit>> {
-    v.iter().map(|x| Split::new(g, x)).collect()
-}
-
-/// Fully connected layer with bias and ReLU; `w[o]` holds output o's weights.
+/// Fully connected layer with bias and ReLU; `w[o]` holds output o's weights. The
+/// inputs are shared by every output, so their sum is computed once.
 pub fn dense_relu<G: Gates>(
     g: &mut G,
     x: &[Vec<G::Bit>],
     w: &[Vec<Vec<G::Bit>>],
     b: &[Vec<G::Bit>],
 ) -> Vec<Vec<G::Bit>> {
-    let xs = split_all(g, x);
+    let x_sum = shared_sum(g, x);
     w.iter()
         .zip(b)
-        .map(|(wo, bo)| {
-            let ws = split_all(g, wo);
-            neuron(g, &xs, &ws, bo)
-        })
+        .map(|(wo, bo)| neuron(g, x, &x_sum, wo, bo))
         .collect()
 }
 
 /// Valid 3×3 convolution of an `h`×`w` image (row-major) with one kernel and bias,
-/// then ReLU: (h−2)×(w−2) outputs. Pixels and kernel are split once.
+/// then ReLU: (h−2)×(w−2) outputs. The kernel is the shared side.
 pub fn conv3x3_relu<G: Gates>(
     g: &mut G,
     img: &[Vec<G::Bit>],
@@ -59,15 +54,14 @@ pub fn conv3x3_relu<G: Gates>(
     kernel: &[Vec<G::Bit>],
     bias: &[G::Bit],
 ) -> Vec<Vec<G::Bit>> {
-    let px = split_all(g, img);
-    let ks = split_all(g, kernel);
+    let k_sum = shared_sum(g, kernel);
     let mut out = Vec::new();
     for r in 0..h - 2 {
         for c in 0..w - 2 {
-            let patch: Vec<Split<G::Bit>> = (0..9)
-                .map(|i| px[(r + i / 3) * w + c + i % 3].clone())
+            let patch: Vec<Vec<G::Bit>> = (0..9)
+                .map(|i| img[(r + i / 3) * w + c + i % 3].clone())
                 .collect();
-            out.push(neuron(g, &patch, &ks, bias));
+            out.push(neuron(g, kernel, &k_sum, &patch, bias));
         }
     }
     out

@@ -16,12 +16,12 @@ const PINS: &[(&str, usize, [u64; 3])] = &[
     ("select", 0, [8, 16, 32]),
     ("relu", 0, [7, 15, 31]),
     ("max_signed", 0, [16, 32, 64]),
-    ("mul_trunc", 0, [52, 228, 964]),
-    ("mul_full_unsigned", 0, [112, 480, 1984]),
-    ("mul_full_signed", 0, [113, 481, 1721]),
+    ("mul_trunc", 0, [42, 150, 558]),
+    ("mul_full_unsigned", 0, [85, 301, 1106]),
+    ("mul_full_signed", 0, [78, 286, 1086]),
     ("mul_const", 0, [28, 79, 353]),
-    ("dot_signed", 16, [2034, 7614, 27342]),
-    ("dot_signed", 64, [8178, 30373, 109236]),
+    ("dot_signed", 16, [1263, 4591, 16024]),
+    ("dot_signed", 64, [5055, 18367, 63700]),
     ("dot_const", 16, [342, 1357, 5348]),
     ("dot_const", 64, [1447, 5649, 21588]),
     ("requantize", 0, [16, 28, 52]),
@@ -117,4 +117,44 @@ fn builder_and_counter_agree() {
     b.output("y", Recipient::Evaluator, &out);
     let c = b.finish();
     assert_eq!(c.and_count(), gadget("dot_signed", 16, 16).counts.and);
+}
+
+#[test]
+fn karatsuba_is_used_only_where_it_pays() {
+    use garnet_stdlib::dot::karatsuba_pays;
+    use garnet_stdlib::table::measure;
+    use garnet_stdlib::{dot_signed, dot_signed_schoolbook, exact_width};
+    for n in [8usize, 12, 14, 15, 16, 20, 32] {
+        for k in [1usize, 2, 4, 9, 64] {
+            let w = exact_width(n, n, k, None);
+            let ins = vec![n; 2 * k];
+            let school = measure("school", String::new(), &ins, |g, x| {
+                dot_signed_schoolbook(g, &x[..k], &x[k..], None, w)
+            });
+            let auto = measure("auto", String::new(), &ins, |g, x| {
+                dot_signed(g, &x[..k], &x[k..], None, w)
+            });
+            assert!(
+                auto.counts.and <= school.counts.and,
+                "n={n} k={k}: {} > {}",
+                auto.counts.and,
+                school.counts.and
+            );
+            if karatsuba_pays(n, k) {
+                assert!(
+                    auto.counts.and < school.counts.and,
+                    "n={n} k={k}: Karatsuba does not pay"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn split_sum_is_cheap() {
+    // The hi+lo−128 adder of a 16-bit split: two signed bytes into 9 bits.
+    let row = garnet_stdlib::table::measure("split", "16".into(), &[16], |g, x| {
+        garnet_stdlib::Split::new(g, &x[0]).sum
+    });
+    assert_eq!(row.counts.and, 8);
 }

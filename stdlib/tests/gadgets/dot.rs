@@ -37,6 +37,14 @@ fn make(n: usize, k: usize, addend: Option<(usize, usize)>) -> Dot {
     }
 }
 
+gadget!(DotShared { k: usize, out: usize, addend: Option<usize> }, |s, g, x| {
+    let (a, rest) = x.split_at(s.k);
+    let (b, rest) = rest.split_at(s.k);
+    let sum = shared_sum(g, a);
+    let add = s.addend.map(|shift| (&rest[0][..], shift));
+    dot_signed_shared(g, a, &sum, b, add, s.out)
+});
+
 #[test]
 fn exact_width_is_tight() {
     for n in 1..=10 {
@@ -160,9 +168,9 @@ fn dot_const_matches() {
 }
 
 gadget!(DotSplit { k: usize, out: usize, addend: Option<usize> }, |s, g, x| {
-    let split = |g: &mut _, v: &[Vec<_>]| -> Vec<Split<_>> { v.iter().map(|b| Split::new(g, b)).collect() };
-    let a = split(g, &x[..s.k]);
-    let b = split(g, &x[s.k..2 * s.k]);
+    let a = SplitVector::new(g, &x[..s.k], true);
+    let b: Vec<Split<_>> = x[s.k..2 * s.k].iter().map(|v| Split::new(g, v)).collect();
+    let b = SplitVector::from_splits(g, b);
     let add = s.addend.map(|shift| (&x[2 * s.k][..], shift));
     dot_signed_split(g, &a, &b, add, s.out)
 });
@@ -211,4 +219,51 @@ fn karatsuba_split_is_exact_at_every_width() {
     }
     let t = make(16, 9, Some((16, 8)));
     check_builder(&t, &rand_samples(&t.widths, true, 64));
+}
+
+#[test]
+fn shared_side_dot_matches() {
+    let mut rng = rand::thread_rng();
+    for n in 1..=10 {
+        for k in [1usize, 2, 5, 16] {
+            for addend in [None, Some((n, n / 2))] {
+                let d = make(n, k, addend);
+                for out in [d.out, n + 1] {
+                    let t = DotShared {
+                        widths: d.widths.clone(),
+                        k,
+                        out,
+                        addend: d.addend,
+                    };
+                    let mut cases: Vec<Vec<i128>> = (0..150)
+                        .map(|_| {
+                            d.widths
+                                .iter()
+                                .map(|&w| rand_val(&mut rng, w, true))
+                                .collect()
+                        })
+                        .collect();
+                    cases.push(d.widths.iter().map(|&w| smin(w)).collect());
+                    for v in &cases {
+                        let want = wrap_s(reference(v, k, d.addend), out);
+                        assert_eq!(plain_s(&t, v), want, "n={n} k={k} out={out} {v:?}");
+                    }
+                }
+            }
+        }
+    }
+    for n in [16usize, 32] {
+        let d = make(n, 16, Some((n, n / 2)));
+        let t = DotShared {
+            widths: d.widths.clone(),
+            k: 16,
+            out: d.out,
+            addend: d.addend,
+        };
+        prop_check(300, &d.widths.clone(), true, |v| {
+            proptest::prop_assert_eq!(plain_s(&t, v), reference(v, 16, d.addend));
+            Ok(())
+        });
+        check_builder(&t, &rand_samples(&t.widths, true, 64));
+    }
 }

@@ -14,6 +14,18 @@ gadget!(
     |s, g, x| mul_const(g, &x[0], s.c, s.out)
 );
 
+gadget!(
+    PlainProduct {
+        signed: bool,
+        out: usize
+    },
+    |s, g, x| {
+        let mut cs = ColumnSum::new(s.out);
+        cs.add_product(g, &x[0], s.signed, &x[1], s.signed, 0, false);
+        cs.finish(g)
+    }
+);
+
 #[test]
 fn mul_trunc_wraps_signed_and_unsigned() {
     binary_suite(
@@ -148,4 +160,121 @@ fn mul_const_costs_at_most_digit_adders() {
             assert_eq!(row.counts.and, 0, "a power of two is a free shift");
         }
     }
+}
+
+#[test]
+fn karatsuba_widths_multiply_exactly() {
+    for n in 17..=26 {
+        let s = MulFullS { widths: vec![n, n] };
+        let u = MulFullU { widths: vec![n, n] };
+        prop_check(150, &[n, n], true, |v| {
+            proptest::prop_assert_eq!(plain_s(&s, v), v[0] * v[1]);
+            Ok(())
+        });
+        prop_check(150, &[n, n], false, |v| {
+            proptest::prop_assert_eq!(plain_u(&u, v), v[0] * v[1]);
+            Ok(())
+        });
+        for (a, b) in [(smin(n), smin(n)), (smin(n), smax(n)), (smax(n), smax(n))] {
+            assert_eq!(plain_s(&s, &[a, b]), a * b);
+        }
+        let m = (1i128 << n) - 1;
+        assert_eq!(plain_u(&u, &[m, m]), m * m);
+    }
+    check_builder(
+        &MulFullS {
+            widths: vec![32, 32],
+        },
+        &rand_samples(&[32, 32], true, 64),
+    );
+    check_builder(
+        &MulFullU {
+            widths: vec![32, 32],
+        },
+        &rand_samples(&[32, 32], false, 64),
+    );
+}
+
+#[test]
+fn recoded_truncated_and_full_widths() {
+    for n in 9..=15 {
+        let t = MulTrunc { widths: vec![n, n] };
+        let f = MulFullS { widths: vec![n, n] };
+        let u = MulFullU { widths: vec![n, n] };
+        prop_check(300, &[n, n], true, |v| {
+            proptest::prop_assert_eq!(plain_s(&t, v), wrap_s(v[0] * v[1], n));
+            proptest::prop_assert_eq!(plain_s(&f, v), v[0] * v[1]);
+            Ok(())
+        });
+        prop_check(300, &[n, n], false, |v| {
+            proptest::prop_assert_eq!(plain_u(&u, v), v[0] * v[1]);
+            Ok(())
+        });
+        for (a, b) in [
+            (smin(n), smin(n)),
+            (smin(n), smax(n)),
+            (smax(n), -1),
+            (-1, -1),
+        ] {
+            assert_eq!(plain_s(&f, &[a, b]), a * b);
+            assert_eq!(plain_s(&t, &[a, b]), wrap_s(a * b, n));
+        }
+    }
+    check_builder(
+        &MulTrunc {
+            widths: vec![16, 16],
+        },
+        &rand_samples(&[16, 16], true, 64),
+    );
+}
+
+#[test]
+fn plain_partial_products_with_free_half_adders() {
+    // ColumnSum::add_product (Baugh–Wooley, cross-product pairs as free half adders).
+    for (na, nb) in [
+        (1usize, 1usize),
+        (2, 3),
+        (4, 4),
+        (5, 3),
+        (6, 6),
+        (7, 5),
+        (8, 8),
+    ] {
+        for signed in [true, false] {
+            for out in [na + nb, (na + nb) / 2 + 1] {
+                let t = PlainProduct {
+                    widths: vec![na, nb],
+                    signed,
+                    out,
+                };
+                for a in all(na, signed) {
+                    for b in all(nb, signed) {
+                        let want = if signed {
+                            wrap_s(a * b, out)
+                        } else {
+                            wrap_u(a * b, out)
+                        };
+                        let got = if signed {
+                            plain_s(&t, &[a, b])
+                        } else {
+                            plain_u(&t, &[a, b])
+                        };
+                        assert_eq!(got, want, "{na}x{nb} signed={signed} out={out}: {a}*{b}");
+                    }
+                }
+            }
+        }
+    }
+    let t = PlainProduct {
+        widths: vec![16, 16],
+        signed: true,
+        out: 32,
+    };
+    check_builder(&t, &rand_samples(&[16, 16], true, 64));
+    let row = garnet_stdlib::table::measure("plain", "16".into(), &[16, 16], |g, x| {
+        let mut cs = ColumnSum::new(32);
+        cs.add_product(g, &x[0], false, &x[1], false, 0, false);
+        cs.finish(g)
+    });
+    assert_eq!(row.counts.and, 480, "2n²−2n: every half adder is free");
 }
