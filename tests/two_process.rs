@@ -210,3 +210,74 @@ fn evaluator_without_a_garbler_fails_fast() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
     assert!(start.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn run_command_prints_eval_shaped_json() {
+    for extra in [&[][..], &["--in-memory"][..]] {
+        let out = Command::new(EXE)
+            .args(["run"])
+            .arg(data("adder4.txt"))
+            .args(["--input", "in0=11", "--input", "in1=6", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            plain(&data("adder4.txt"), &["in0=11", "in1=6"])
+        );
+        // The per-phase report goes to stderr with --json, and names every phase.
+        let err = String::from_utf8_lossy(&out.stderr);
+        for phase in [
+            "handshake",
+            "base OT",
+            "OT extension",
+            "garbling",
+            "evaluation",
+            "outputs",
+        ] {
+            assert!(err.contains(phase), "no `{phase}` in report:\n{err}");
+        }
+    }
+}
+
+/// `garnet bench --json` runs end to end (two processes) and reports every key.
+/// Only the shape is checked; speed is for benchmarks, not tests.
+#[test]
+fn bench_json_has_the_documented_keys() {
+    let out = Command::new(EXE)
+        .args([
+            "bench",
+            "--json",
+            "--ands",
+            "200000",
+            "--layer-ands",
+            "20000",
+            "--cots",
+            "20000",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "garble_ns_per_and",
+        "eval_ns_per_and",
+        "cot_per_second",
+        "e2e_and_per_second",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no number `{key}` in {v}"));
+        assert!(x.is_finite() && x > 0.0, "{key} = {x}");
+    }
+}

@@ -130,6 +130,43 @@ impl Aes128 {
     }
 }
 
+impl Aes128 {
+    /// Out-of-place TMMO with sequential tweaks, optionally also of every input ⊕ Δ:
+    /// `out0[i] = H(xs[i], base + i)` and, with `delta = Some((Δ, out1))`,
+    /// `out1[i] = H(xs[i] ⊕ Δ, base + i)`. This is the half-gates garbler's batch
+    /// (`xs = [A0, B0, …]`, both labels of each input) and, without Δ, the evaluator's.
+    ///
+    /// # Panics
+    /// If the output slices are shorter than `xs`.
+    pub fn tmmo_seq_to(
+        &self,
+        xs: &[Block],
+        base: u64,
+        out0: &mut [Block],
+        delta: Option<(Block, &mut [Block])>,
+    ) {
+        let n = xs.len();
+        assert!(out0.len() >= n, "tmmo_seq_to: output too short");
+        let out0 = &mut out0[..n];
+        let delta = delta.map(|(d, o)| {
+            assert!(o.len() >= n, "tmmo_seq_to: output too short");
+            (d, &mut o[..n])
+        });
+        if self.use_vaes {
+            vaes::tmmo_seq_to(&self.wide_keys, xs, base, out0, delta);
+        } else {
+            out0.copy_from_slice(xs);
+            self.tmmo_seq_in_place(out0, base, 0);
+            if let Some((d, o1)) = delta {
+                for (o, x) in o1.iter_mut().zip(xs) {
+                    *o = *x ^ d;
+                }
+                self.tmmo_seq_in_place(o1, base, 0);
+            }
+        }
+    }
+}
+
 /// The AES S-box entry for `x`: inversion in GF(2^8) followed by the affine map.
 fn sbox(x: u8) -> u8 {
     fn mul(mut a: u8, mut b: u8) -> u8 {
@@ -230,6 +267,37 @@ mod vaes {
     pub fn tmmo_seq(wk: &WideKeys, xs: &mut [Block], base: u64, shift: u32) {
         // SAFETY: only reached when `available()` returned true.
         unsafe { x86::tmmo(wk, xs, x86::Tweaks::Seq { base, shift }) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub fn tmmo_seq_to(
+        wk: &WideKeys,
+        xs: &[Block],
+        base: u64,
+        out0: &mut [Block],
+        delta: Option<(Block, &mut [Block])>,
+    ) {
+        assert!(out0.len() == xs.len() && delta.as_ref().is_none_or(|(_, o)| o.len() == xs.len()));
+        // SAFETY: only reached when `available()` returned true; lengths checked.
+        unsafe {
+            match delta {
+                Some((d, o1)) => x86::tmmo_seq_to::<true>(wk, xs, base, out0, d, o1.as_mut_ptr()),
+                None => {
+                    x86::tmmo_seq_to::<false>(wk, xs, base, out0, Block::ZERO, std::ptr::null_mut())
+                }
+            }
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn tmmo_seq_to(
+        _: &WideKeys,
+        _: &[Block],
+        _: u64,
+        _: &mut [Block],
+        _: Option<(Block, &mut [Block])>,
+    ) {
+        unreachable!("VAES is only selected on x86-64")
     }
 
     #[cfg(not(target_arch = "x86_64"))]
@@ -374,6 +442,158 @@ mod vaes {
             }
         }
 
+        /// `N` registers of [`tmmo_seq_to`]: inputs at `x`, outputs at `o0` (and, when
+        /// `DUAL`, the hashes of the inputs ⊕ Δ at `o1`).
+        #[target_feature(enable = "avx512f,vaes,aes")]
+        #[inline]
+        unsafe fn tmmo_seq_regs<const N: usize, const DUAL: bool>(
+            k: &[__m512i; 11],
+            x: *const Block,
+            o0: *mut Block,
+            o1: *mut Block,
+            d: __m512i,
+            seq: &mut __m512i,
+            step: __m512i,
+        ) {
+            // SAFETY: the caller guarantees `N * L` blocks at `x`, `o0` (and `o1` if DUAL).
+            unsafe {
+                let mut t = [_mm512_setzero_si512(); N];
+                for ti in t.iter_mut() {
+                    *ti = *seq;
+                    *seq = _mm512_add_epi64(*seq, step);
+                }
+                let mut y0 = load::<N>(x);
+                if DUAL {
+                    let mut y1: [__m512i; N] = y0;
+                    for v in y1.iter_mut() {
+                        *v = _mm512_xor_si512(*v, d);
+                    }
+                    enc(k, &mut y0);
+                    enc(k, &mut y1);
+                    let mut z0 = [_mm512_setzero_si512(); N];
+                    let mut z1 = [_mm512_setzero_si512(); N];
+                    for i in 0..N {
+                        z0[i] = _mm512_xor_si512(y0[i], t[i]);
+                        z1[i] = _mm512_xor_si512(y1[i], t[i]);
+                    }
+                    enc(k, &mut z0);
+                    enc(k, &mut z1);
+                    for i in 0..N {
+                        z0[i] = _mm512_xor_si512(z0[i], y0[i]);
+                        z1[i] = _mm512_xor_si512(z1[i], y1[i]);
+                    }
+                    store(o0, &z0);
+                    store(o1, &z1);
+                } else {
+                    enc(k, &mut y0);
+                    let mut z0 = [_mm512_setzero_si512(); N];
+                    for i in 0..N {
+                        z0[i] = _mm512_xor_si512(y0[i], t[i]);
+                    }
+                    enc(k, &mut z0);
+                    for i in 0..N {
+                        z0[i] = _mm512_xor_si512(z0[i], y0[i]);
+                    }
+                    store(o0, &z0);
+                }
+            }
+        }
+
+        /// # Safety
+        /// VAES and AVX-512F must be available; `out0` has `xs.len()` blocks, and so has
+        /// `out1` when `DUAL`.
+        #[target_feature(enable = "avx512f,vaes,aes")]
+        pub unsafe fn tmmo_seq_to<const DUAL: bool>(
+            wk: &WideKeys,
+            xs: &[Block],
+            base: u64,
+            out0: &mut [Block],
+            delta: Block,
+            out1: *mut Block,
+        ) {
+            // SAFETY (whole fn): all accesses stay within `xs`, `out0`, `out1[..xs.len()]`
+            // (guaranteed by the caller) or local arrays.
+            unsafe {
+                let k = keys(wk);
+                let n = xs.len();
+                let b = base as i64;
+                let mut seq = _mm512_set_epi64(0, b + 3, 0, b + 2, 0, b + 1, 0, b);
+                let step = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
+                let d = _mm512_broadcast_i32x4(_mm_loadu_si128(
+                    &delta as *const Block as *const __m128i,
+                ));
+                // Four registers per pass when dual (eight AES streams), eight otherwise.
+                const G: usize = 4;
+                let o1 = |i: usize| {
+                    if DUAL {
+                        out1.add(i)
+                    } else {
+                        std::ptr::null_mut()
+                    }
+                };
+                let mut i = 0;
+                if DUAL {
+                    while i + L * G <= n {
+                        tmmo_seq_regs::<G, DUAL>(
+                            &k,
+                            xs.as_ptr().add(i),
+                            out0.as_mut_ptr().add(i),
+                            o1(i),
+                            d,
+                            &mut seq,
+                            step,
+                        );
+                        i += L * G;
+                    }
+                } else {
+                    while i + L * 2 * G <= n {
+                        tmmo_seq_regs::<{ 2 * G }, DUAL>(
+                            &k,
+                            xs.as_ptr().add(i),
+                            out0.as_mut_ptr().add(i),
+                            o1(i),
+                            d,
+                            &mut seq,
+                            step,
+                        );
+                        i += L * 2 * G;
+                    }
+                }
+                while i + L <= n {
+                    tmmo_seq_regs::<1, DUAL>(
+                        &k,
+                        xs.as_ptr().add(i),
+                        out0.as_mut_ptr().add(i),
+                        o1(i),
+                        d,
+                        &mut seq,
+                        step,
+                    );
+                    i += L;
+                }
+                if i < n {
+                    let m = n - i;
+                    let mut bx = [Block::ZERO; L];
+                    let mut b0 = [Block::ZERO; L];
+                    let mut b1 = [Block::ZERO; L];
+                    bx[..m].copy_from_slice(&xs[i..]);
+                    tmmo_seq_regs::<1, DUAL>(
+                        &k,
+                        bx.as_ptr(),
+                        b0.as_mut_ptr(),
+                        b1.as_mut_ptr(),
+                        d,
+                        &mut seq,
+                        step,
+                    );
+                    out0[i..].copy_from_slice(&b0[..m]);
+                    if DUAL {
+                        std::ptr::copy_nonoverlapping(b1.as_ptr(), out1.add(i), m);
+                    }
+                }
+            }
+        }
+
         #[target_feature(enable = "avx512f,vaes,aes")]
         pub unsafe fn tmmo(wk: &WideKeys, xs: &mut [Block], tweaks: Tweaks<'_>) {
             // SAFETY (whole fn): explicit tweaks have `xs.len()` blocks (checked by the
@@ -486,6 +706,23 @@ mod tests {
             for i in 0..n {
                 let p = aes.encrypt(xs[i]);
                 assert_eq!(a[i], aes.encrypt(p ^ tw[i]) ^ p);
+            }
+            let base = rng.r#gen::<u64>() >> 2;
+            let d = Block(rng.r#gen::<u128>() | 1);
+            let (mut a0, mut a1) = (vec![Block::ZERO; n], vec![Block::ZERO; n]);
+            let (mut b0, mut b1) = (vec![Block::ZERO; n], vec![Block::ZERO; n]);
+            aes.tmmo_seq_to(&xs, base, &mut a0, Some((d, &mut a1)));
+            portable.tmmo_seq_to(&xs, base, &mut b0, Some((d, &mut b1)));
+            assert_eq!((&a0, &a1), (&b0, &b1), "tmmo_seq_to dual, n = {n}");
+            let mut c0 = vec![Block::ZERO; n];
+            aes.tmmo_seq_to(&xs, base, &mut c0, None);
+            assert_eq!(c0, a0, "tmmo_seq_to single, n = {n}");
+            for i in 0..n {
+                let t = Block((base + i as u64) as u128);
+                let p = aes.encrypt(xs[i]);
+                assert_eq!(a0[i], aes.encrypt(p ^ t) ^ p);
+                let p = aes.encrypt(xs[i] ^ d);
+                assert_eq!(a1[i], aes.encrypt(p ^ t) ^ p);
             }
             for shift in [0, 1] {
                 let base = rng.r#gen::<u64>() >> 2;

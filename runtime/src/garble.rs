@@ -21,9 +21,9 @@ use garnet_circuits::{Gate, Op};
 use std::io;
 
 /// AND gates hashed together by the garbler (4 blocks each).
-const GARBLE_WINDOW: usize = 16;
+const GARBLE_WINDOW: usize = 64;
 /// AND gates hashed together by the evaluator (2 blocks each).
-const EVAL_WINDOW: usize = 32;
+const EVAL_WINDOW: usize = 128;
 /// Bytes of ciphertexts buffered by the garbler before a channel write.
 const TABLE_BUF: usize = 1 << 16;
 /// The progress callback fires every this many gates.
@@ -86,54 +86,79 @@ fn bad_gate(index: u64, g: &Gate, wires: usize) -> StreamError {
     ))
 }
 
-/// Per-slot stamps marking the outputs of pending (not yet hashed) AND gates.
-#[derive(Debug)]
-struct Pending {
-    stamp: Vec<u32>,
-    epoch: u32,
+/// Starts the next epoch of the pending-output stamps (clearing them on wrap-around).
+#[inline(always)]
+fn next_epoch(stamp: &mut [u32], epoch: &mut u32) {
+    *epoch = epoch.wrapping_add(1);
+    if *epoch == 0 {
+        stamp.iter_mut().for_each(|s| *s = 0);
+        *epoch = 1;
+    }
 }
 
-impl Pending {
-    fn new(wires: usize) -> Pending {
-        Pending {
-            stamp: vec![0; wires],
-            epoch: 1,
+/// The garbler's window of pending AND gates and its output buffer.
+#[derive(Debug)]
+struct GarbleWindow {
+    hash: Tccr,
+    delta: Delta,
+    next_and: u64,
+    n: usize,
+    /// `[A0, B0]` per pending AND (input 0-labels).
+    xs: [Block; 2 * GARBLE_WINDOW],
+    /// `H(xs[i], 2j + (i & 1))` and `H(xs[i] ⊕ Δ, …)`.
+    h0: [Block; 2 * GARBLE_WINDOW],
+    h1: [Block; 2 * GARBLE_WINDOW],
+    out: [u32; GARBLE_WINDOW],
+    buf: Box<[u8]>,
+    pos: usize,
+}
+
+impl GarbleWindow {
+    fn flush(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
+        let n = self.n;
+        if n == 0 {
+            return Ok(());
         }
-    }
-    #[inline(always)]
-    fn is_pending(&self, w: usize) -> bool {
-        self.stamp[w] == self.epoch
-    }
-    #[inline(always)]
-    fn mark(&mut self, w: usize) {
-        self.stamp[w] = self.epoch;
-    }
-    #[inline(always)]
-    fn next_epoch(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.epoch = 1;
+        let d = self.delta.block();
+        // Blocks [A0, B0] of AND j get tweaks [2j, 2j+1]; so do [A1, B1].
+        self.hash.hash_seq_to(
+            &self.xs[..2 * n],
+            2 * self.next_and,
+            &mut self.h0[..2 * n],
+            Some((d, &mut self.h1[..2 * n])),
+        );
+        if self.pos + n * 32 > TABLE_BUF {
+            ch.write_bytes(&self.buf[..self.pos])?;
+            self.pos = 0;
         }
+        let table = &mut self.buf[self.pos..self.pos + 32 * n];
+        for (k, t) in table.chunks_exact_mut(32).enumerate() {
+            let h = [
+                self.h0[2 * k],
+                self.h1[2 * k],
+                self.h0[2 * k + 1],
+                self.h1[2 * k + 1],
+            ];
+            let (c0, [tg, te]) = garble_and_hashed(h, self.xs[2 * k], self.xs[2 * k + 1], d);
+            labels[self.out[k] as usize] = c0;
+            t[..16].copy_from_slice(&tg.to_bytes());
+            t[16..].copy_from_slice(&te.to_bytes());
+        }
+        self.pos += 32 * n;
+        self.next_and += n as u64;
+        self.n = 0;
+        Ok(())
     }
 }
 
 /// Garbler state: Δ, the hash, the 0-label of every wire slot, the AND counter.
 #[derive(Debug)]
 pub struct GarblerCore {
-    hash: Tccr,
-    delta: Delta,
     labels: Vec<Block>,
-    pending: Pending,
-    next_and: u64,
-    // Window of pending AND gates.
-    n: usize,
-    xs: [Block; 4 * GARBLE_WINDOW],
-    a0: [Block; GARBLE_WINDOW],
-    b0: [Block; GARBLE_WINDOW],
-    out: [u32; GARBLE_WINDOW],
-    buf: Box<[u8]>,
-    pos: usize,
+    /// `stamp[w] == epoch` marks a wire written by a pending AND.
+    stamp: Vec<u32>,
+    epoch: u32,
+    win: Box<GarbleWindow>,
 }
 
 impl GarblerCore {
@@ -141,23 +166,26 @@ impl GarblerCore {
     /// input wires' 0-labels with [`GarblerCore::labels_mut`] before garbling.
     pub fn new(hash: Tccr, delta: Delta, wires: u32) -> GarblerCore {
         GarblerCore {
-            hash,
-            delta,
             labels: vec![Block::ZERO; wires as usize],
-            pending: Pending::new(wires as usize),
-            next_and: 0,
-            n: 0,
-            xs: [Block::ZERO; 4 * GARBLE_WINDOW],
-            a0: [Block::ZERO; GARBLE_WINDOW],
-            b0: [Block::ZERO; GARBLE_WINDOW],
-            out: [0; GARBLE_WINDOW],
-            buf: vec![0u8; TABLE_BUF].into_boxed_slice(),
-            pos: 0,
+            stamp: vec![0; wires as usize],
+            epoch: 1,
+            win: Box::new(GarbleWindow {
+                hash,
+                delta,
+                next_and: 0,
+                n: 0,
+                xs: [Block::ZERO; 2 * GARBLE_WINDOW],
+                h0: [Block::ZERO; 2 * GARBLE_WINDOW],
+                h1: [Block::ZERO; 2 * GARBLE_WINDOW],
+                out: [0; GARBLE_WINDOW],
+                buf: vec![0u8; TABLE_BUF].into_boxed_slice(),
+                pos: 0,
+            }),
         }
     }
 
     pub fn delta(&self) -> &Delta {
-        &self.delta
+        &self.win.delta
     }
 
     /// The 0-labels, one per wire slot.
@@ -171,7 +199,7 @@ impl GarblerCore {
 
     /// Number of AND gates garbled so far (the next AND's index `j`).
     pub fn ands(&self) -> u64 {
-        self.next_and
+        self.win.next_and
     }
 
     /// Garbles `gates` in order, writing `[T_G, T_E]` of every AND gate to `ch`
@@ -186,89 +214,123 @@ impl GarblerCore {
     where
         I::Item: GateItem,
     {
-        let wires = self.labels.len();
-        let d = self.delta.block();
-        let start_ands = self.next_and;
-        let mut count = 0u64;
-        for item in gates {
-            let g = item.into_gate().map_err(StreamError::Gate)?;
-            let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
-            if a >= wires || b >= wires || o >= wires {
-                return Err(bad_gate(count, &g, wires));
-            }
-            if self.pending.is_pending(a)
-                || self.pending.is_pending(b)
-                || self.pending.is_pending(o)
-            {
-                self.flush_window(ch).map_err(StreamError::Channel)?;
-            }
-            match g.op {
-                Op::Xor => self.labels[o] = self.labels[a] ^ self.labels[b],
-                Op::Not => self.labels[o] = self.labels[a] ^ d,
-                Op::And => {
-                    let (a0, b0) = (self.labels[a], self.labels[b]);
-                    let k = self.n;
-                    self.xs[4 * k] = a0;
-                    self.xs[4 * k + 1] = a0 ^ d;
-                    self.xs[4 * k + 2] = b0;
-                    self.xs[4 * k + 3] = b0 ^ d;
-                    self.a0[k] = a0;
-                    self.b0[k] = b0;
-                    self.out[k] = o as u32;
-                    self.pending.mark(o);
-                    self.n = k + 1;
-                    if self.n == GARBLE_WINDOW {
-                        self.flush_window(ch).map_err(StreamError::Channel)?;
-                    }
-                }
-            }
-            count += 1;
-            if count.is_multiple_of(PROGRESS_EVERY) {
-                progress(count);
-            }
-        }
-        self.flush_window(ch).map_err(StreamError::Channel)?;
-        if self.pos > 0 {
-            ch.write_bytes(&self.buf[..self.pos])
-                .map_err(StreamError::Channel)?;
-            self.pos = 0;
-        }
+        let start_ands = self.win.next_and;
+        let r = garble_loop(
+            &mut self.labels,
+            &mut self.stamp,
+            &mut self.epoch,
+            &mut self.win,
+            gates,
+            ch,
+            progress,
+        );
+        let gates = r?;
         Ok(StreamStats {
-            gates: count,
-            ands: self.next_and - start_ands,
+            gates,
+            ands: self.win.next_and - start_ands,
         })
     }
+}
 
-    fn flush_window(&mut self, ch: &mut dyn Channel) -> io::Result<()> {
+/// The garbler's hot loop; slices and the epoch are locals so the compiler keeps them
+/// in registers and drops repeated bounds checks.
+#[inline(always)]
+fn garble_loop<I: IntoIterator>(
+    labels: &mut [Block],
+    stamp: &mut [u32],
+    epoch: &mut u32,
+    win: &mut GarbleWindow,
+    gates: I,
+    ch: &mut dyn Channel,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, StreamError>
+where
+    I::Item: GateItem,
+{
+    let wires = labels.len();
+    assert_eq!(stamp.len(), wires);
+    let d = win.delta.block();
+    let mut count = 0u64;
+    for item in gates {
+        let g = item.into_gate().map_err(StreamError::Gate)?;
+        let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
+        if a >= wires || b >= wires || o >= wires {
+            return Err(bad_gate(count, &g, wires));
+        }
+        let e = *epoch;
+        if stamp[a] == e || stamp[b] == e || stamp[o] == e {
+            win.flush(labels, ch).map_err(StreamError::Channel)?;
+            next_epoch(stamp, epoch);
+        }
+        match g.op {
+            Op::Xor => labels[o] = labels[a] ^ labels[b],
+            Op::Not => labels[o] = labels[a] ^ d,
+            Op::And => {
+                let (a0, b0) = (labels[a], labels[b]);
+                let k = win.n;
+                win.xs[2 * k] = a0;
+                win.xs[2 * k + 1] = b0;
+                win.out[k] = o as u32;
+                stamp[o] = *epoch;
+                win.n = k + 1;
+                if k + 1 == GARBLE_WINDOW {
+                    win.flush(labels, ch).map_err(StreamError::Channel)?;
+                    next_epoch(stamp, epoch);
+                }
+            }
+        }
+        count += 1;
+        if count.is_multiple_of(PROGRESS_EVERY) {
+            progress(count);
+        }
+    }
+    win.flush(labels, ch).map_err(StreamError::Channel)?;
+    next_epoch(stamp, epoch);
+    if win.pos > 0 {
+        ch.write_bytes(&win.buf[..win.pos])
+            .map_err(StreamError::Channel)?;
+        win.pos = 0;
+    }
+    Ok(count)
+}
+
+/// The evaluator's window of pending AND gates.
+#[derive(Debug)]
+struct EvalWindow {
+    hash: Tccr,
+    next_and: u64,
+    n: usize,
+    /// `[A, B]` per pending AND (active input labels).
+    xs: [Block; 2 * EVAL_WINDOW],
+    /// `H(xs[i], 2j + (i & 1))`.
+    h: [Block; 2 * EVAL_WINDOW],
+    out: [u32; EVAL_WINDOW],
+    tables: [u8; 32 * EVAL_WINDOW],
+}
+
+impl EvalWindow {
+    fn flush(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
         let n = self.n;
         if n == 0 {
             return Ok(());
         }
-        // Blocks [A0, A1, B0, B1] of AND j get tweaks [2j, 2j, 2j+1, 2j+1].
-        self.hash
-            .hash_seq_in_place(&mut self.xs[..4 * n], 2 * self.next_and, 1);
-        if self.pos + n * 32 > TABLE_BUF {
-            ch.write_bytes(&self.buf[..self.pos])?;
-            self.pos = 0;
+        ch.read_bytes(&mut self.tables[..32 * n])?;
+        // Blocks [A, B] of AND j get tweaks [2j, 2j+1].
+        self.hash.hash_seq_to(
+            &self.xs[..2 * n],
+            2 * self.next_and,
+            &mut self.h[..2 * n],
+            None,
+        );
+        for (k, t) in self.tables[..32 * n].chunks_exact(32).enumerate() {
+            let tg = Block::from_bytes(t[..16].try_into().expect("16 bytes"));
+            let te = Block::from_bytes(t[16..].try_into().expect("16 bytes"));
+            let h = [self.h[2 * k], self.h[2 * k + 1]];
+            labels[self.out[k] as usize] =
+                eval_and_hashed(h, self.xs[2 * k], self.xs[2 * k + 1], &[tg, te]);
         }
-        let d = self.delta.block();
-        let table = &mut self.buf[self.pos..self.pos + 32 * n];
-        for (k, t) in table.chunks_exact_mut(32).enumerate() {
-            let h = [
-                self.xs[4 * k],
-                self.xs[4 * k + 1],
-                self.xs[4 * k + 2],
-                self.xs[4 * k + 3],
-            ];
-            let (c0, [tg, te]) = garble_and_hashed(h, self.a0[k], self.b0[k], d);
-            self.labels[self.out[k] as usize] = c0;
-            t[..16].copy_from_slice(&tg.to_bytes());
-            t[16..].copy_from_slice(&te.to_bytes());
-        }
-        self.pos += 32 * n;
         self.next_and += n as u64;
         self.n = 0;
-        self.pending.next_epoch();
         Ok(())
     }
 }
@@ -291,31 +353,27 @@ impl GarblerCore {
 /// ```
 #[derive(Debug)]
 pub struct EvaluatorCore {
-    hash: Tccr,
     labels: Vec<Block>,
-    pending: Pending,
-    next_and: u64,
-    n: usize,
-    xs: [Block; 2 * EVAL_WINDOW],
-    a: [Block; EVAL_WINDOW],
-    b: [Block; EVAL_WINDOW],
-    out: [u32; EVAL_WINDOW],
-    tables: Vec<u8>,
+    stamp: Vec<u32>,
+    epoch: u32,
+    win: Box<EvalWindow>,
 }
 
 impl EvaluatorCore {
     pub fn new(hash: Tccr, wires: u32) -> EvaluatorCore {
         EvaluatorCore {
-            hash,
             labels: vec![Block::ZERO; wires as usize],
-            pending: Pending::new(wires as usize),
-            next_and: 0,
-            n: 0,
-            xs: [Block::ZERO; 2 * EVAL_WINDOW],
-            a: [Block::ZERO; EVAL_WINDOW],
-            b: [Block::ZERO; EVAL_WINDOW],
-            out: [0; EVAL_WINDOW],
-            tables: vec![0; 32 * EVAL_WINDOW],
+            stamp: vec![0; wires as usize],
+            epoch: 1,
+            win: Box::new(EvalWindow {
+                hash,
+                next_and: 0,
+                n: 0,
+                xs: [Block::ZERO; 2 * EVAL_WINDOW],
+                h: [Block::ZERO; 2 * EVAL_WINDOW],
+                out: [0; EVAL_WINDOW],
+                tables: [0; 32 * EVAL_WINDOW],
+            }),
         }
     }
 
@@ -329,7 +387,7 @@ impl EvaluatorCore {
     }
 
     pub fn ands(&self) -> u64 {
-        self.next_and
+        self.win.next_and
     }
 
     /// Evaluates `gates` in order, reading each AND gate's ciphertexts from `ch`.
@@ -342,72 +400,76 @@ impl EvaluatorCore {
     where
         I::Item: GateItem,
     {
-        let wires = self.labels.len();
-        let start_ands = self.next_and;
-        let mut count = 0u64;
-        for item in gates {
-            let g = item.into_gate().map_err(StreamError::Gate)?;
-            let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
-            if a >= wires || b >= wires || o >= wires {
-                return Err(bad_gate(count, &g, wires));
-            }
-            if self.pending.is_pending(a)
-                || self.pending.is_pending(b)
-                || self.pending.is_pending(o)
-            {
-                self.flush_window(ch).map_err(StreamError::Channel)?;
-            }
-            match g.op {
-                Op::Xor => self.labels[o] = self.labels[a] ^ self.labels[b],
-                Op::Not => self.labels[o] = self.labels[a],
-                Op::And => {
-                    let (wa, wb) = (self.labels[a], self.labels[b]);
-                    let k = self.n;
-                    self.xs[2 * k] = wa;
-                    self.xs[2 * k + 1] = wb;
-                    self.a[k] = wa;
-                    self.b[k] = wb;
-                    self.out[k] = o as u32;
-                    self.pending.mark(o);
-                    self.n = k + 1;
-                    if self.n == EVAL_WINDOW {
-                        self.flush_window(ch).map_err(StreamError::Channel)?;
-                    }
-                }
-            }
-            count += 1;
-            if count.is_multiple_of(PROGRESS_EVERY) {
-                progress(count);
-            }
-        }
-        self.flush_window(ch).map_err(StreamError::Channel)?;
+        let start_ands = self.win.next_and;
+        let gates = eval_loop(
+            &mut self.labels,
+            &mut self.stamp,
+            &mut self.epoch,
+            &mut self.win,
+            gates,
+            ch,
+            progress,
+        )?;
         Ok(StreamStats {
-            gates: count,
-            ands: self.next_and - start_ands,
+            gates,
+            ands: self.win.next_and - start_ands,
         })
     }
+}
 
-    fn flush_window(&mut self, ch: &mut dyn Channel) -> io::Result<()> {
-        let n = self.n;
-        if n == 0 {
-            return Ok(());
+/// The evaluator's hot loop (see [`garble_loop`]).
+#[inline(always)]
+fn eval_loop<I: IntoIterator>(
+    labels: &mut [Block],
+    stamp: &mut [u32],
+    epoch: &mut u32,
+    win: &mut EvalWindow,
+    gates: I,
+    ch: &mut dyn Channel,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, StreamError>
+where
+    I::Item: GateItem,
+{
+    let wires = labels.len();
+    assert_eq!(stamp.len(), wires);
+    let mut count = 0u64;
+    for item in gates {
+        let g = item.into_gate().map_err(StreamError::Gate)?;
+        let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
+        if a >= wires || b >= wires || o >= wires {
+            return Err(bad_gate(count, &g, wires));
         }
-        ch.read_bytes(&mut self.tables[..32 * n])?;
-        // Blocks [A, B] of AND j get tweaks [2j, 2j+1].
-        self.hash
-            .hash_seq_in_place(&mut self.xs[..2 * n], 2 * self.next_and, 0);
-        for k in 0..n {
-            let t = &self.tables[32 * k..32 * k + 32];
-            let tg = Block::from_bytes(t[..16].try_into().expect("16 bytes"));
-            let te = Block::from_bytes(t[16..].try_into().expect("16 bytes"));
-            let h = [self.xs[2 * k], self.xs[2 * k + 1]];
-            self.labels[self.out[k] as usize] = eval_and_hashed(h, self.a[k], self.b[k], &[tg, te]);
+        let e = *epoch;
+        if stamp[a] == e || stamp[b] == e || stamp[o] == e {
+            win.flush(labels, ch).map_err(StreamError::Channel)?;
+            next_epoch(stamp, epoch);
         }
-        self.next_and += n as u64;
-        self.n = 0;
-        self.pending.next_epoch();
-        Ok(())
+        match g.op {
+            Op::Xor => labels[o] = labels[a] ^ labels[b],
+            Op::Not => labels[o] = labels[a],
+            Op::And => {
+                let (wa, wb) = (labels[a], labels[b]);
+                let k = win.n;
+                win.xs[2 * k] = wa;
+                win.xs[2 * k + 1] = wb;
+                win.out[k] = o as u32;
+                stamp[o] = *epoch;
+                win.n = k + 1;
+                if k + 1 == EVAL_WINDOW {
+                    win.flush(labels, ch).map_err(StreamError::Channel)?;
+                    next_epoch(stamp, epoch);
+                }
+            }
+        }
+        count += 1;
+        if count.is_multiple_of(PROGRESS_EVERY) {
+            progress(count);
+        }
     }
+    win.flush(labels, ch).map_err(StreamError::Channel)?;
+    next_epoch(stamp, epoch);
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -91,6 +91,20 @@ impl Tccr {
         self.aes.tmmo_seq_in_place(xs, first_tweak, shift);
     }
 
+    /// `out0[i] = H(xs[i], first_tweak + i)` and, with `delta = Some((Δ, out1))`,
+    /// `out1[i] = H(xs[i] ⊕ Δ, first_tweak + i)`: the half-gates garbler's batch
+    /// (both labels of each AND input at once) or, without Δ, the evaluator's.
+    #[inline]
+    pub fn hash_seq_to(
+        &self,
+        xs: &[Block],
+        first_tweak: u64,
+        out0: &mut [Block],
+        delta: Option<(Block, &mut [Block])>,
+    ) {
+        self.aes.tmmo_seq_to(xs, first_tweak, out0, delta);
+    }
+
     /// Eight blocks at once (a convenience for fixed-size callers).
     pub fn hash8(&self, xs: [Block; 8], tweaks: [u64; 8]) -> [Block; 8] {
         let mut out = xs;

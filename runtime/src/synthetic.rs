@@ -76,29 +76,58 @@ impl AndLayers {
     }
 
     /// The gates, generated as they are consumed.
-    pub fn gates_iter(&self) -> impl Iterator<Item = Gate> + use<> {
-        let w = self.width;
-        let me = *self;
-        (0..self.layers).flat_map(move |l| {
-            let dst = me.bank(l);
-            let src = 2 * w + ((l + 1) % 2) as u32 * w;
-            let scratch = 4 * w;
-            let first = l == 0;
-            (0..w).flat_map(move |i| {
-                let j = (i + 1) % w;
-                if first {
-                    [Some(Gate::and(i, w + j, dst + i)), None]
-                } else {
-                    // t = prev[j] ^ x[i]; out = prev[i] & t
-                    [
-                        Some(Gate::xor(src + j, i, scratch + i)),
-                        Some(Gate::and(src + i, scratch + i, dst + i)),
-                    ]
-                }
-                .into_iter()
-                .flatten()
-            })
-        })
+    pub fn gates_iter(&self) -> LayerGates {
+        LayerGates {
+            shape: *self,
+            l: 0,
+            i: 0,
+            second: false,
+        }
+    }
+}
+
+/// The gates of an [`AndLayers`] circuit, generated on the fly.
+#[derive(Clone, Debug)]
+pub struct LayerGates {
+    shape: AndLayers,
+    l: u64,
+    i: u32,
+    /// Within a later layer: the XOR of gate pair `i` is done, the AND is next.
+    second: bool,
+}
+
+impl Iterator for LayerGates {
+    type Item = Gate;
+
+    #[inline]
+    fn next(&mut self) -> Option<Gate> {
+        let s = &self.shape;
+        if self.l >= s.layers {
+            return None;
+        }
+        let w = s.width;
+        let i = self.i;
+        let j = if i + 1 == w { 0 } else { i + 1 };
+        let dst = 2 * w + (self.l % 2) as u32 * w;
+        let src = 2 * w + ((self.l + 1) % 2) as u32 * w;
+        let scratch = 4 * w;
+        let g = if self.l == 0 {
+            Gate::and(i, w + j, dst + i)
+        } else if !self.second {
+            // t = prev[j] ^ x[i]
+            self.second = true;
+            return Some(Gate::xor(src + j, i, scratch + i));
+        } else {
+            // out = prev[i] & t
+            self.second = false;
+            Gate::and(src + i, scratch + i, dst + i)
+        };
+        self.i += 1;
+        if self.i == w {
+            self.i = 0;
+            self.l += 1;
+        }
+        Some(g)
     }
 }
 
@@ -112,10 +141,28 @@ pub fn and_only_layer(ands: u64, width: u32) -> impl Iterator<Item = Gate> + Clo
     })
 }
 
+/// Results of [`measure_layer`], in nanoseconds per AND gate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerTimes {
+    /// Best wall-clock time over the repetitions.
+    pub garble_ns: f64,
+    pub eval_ns: f64,
+    /// On-CPU time of this thread, averaged over all repetitions (Linux
+    /// `/proc/thread-self/schedstat`; `None` elsewhere). Unlike wall time it does not
+    /// grow when other processes compete for the cores.
+    pub garble_cpu_ns: Option<f64>,
+    pub eval_cpu_ns: Option<f64>,
+}
+
+/// Nanoseconds this thread has run on a CPU, if the OS tells.
+fn thread_cpu_ns() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 /// Garbles and evaluates an AND-only layer of `ands` gates `reps` times, one thread,
-/// tables to and from memory; returns the best (garble, evaluate) nanoseconds per AND.
-pub fn measure_layer(ands: u64, reps: usize) -> (f64, f64) {
-    use crate::Block;
+/// tables to and from memory.
+pub fn measure_layer(ands: u64, reps: usize) -> LayerTimes {
     use crate::garble::{EvaluatorCore, GarblerCore};
     use crate::halfgates::Delta;
     use crate::hash::Tccr;
@@ -132,20 +179,38 @@ pub fn measure_layer(ands: u64, reps: usize) -> (f64, f64) {
         *el = *gl ^ delta.select(i % 3 == 0);
     }
     let mut ch = BufferChannel::with_capacity(ands as usize * 32);
+    // One untimed round to fault the table buffer in.
+    g.garble(and_only_layer(ands, W), &mut ch, &mut |_| {})
+        .expect("in-memory garbling");
     let (mut best_g, mut best_e) = (f64::MAX, f64::MAX);
-    for _ in 0..reps.max(1) {
+    let (mut cpu_g, mut cpu_e) = (Some(0.0), Some(0.0));
+    let reps = reps.max(1);
+    for _ in 0..reps {
         ch.clear();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu_ns());
         g.garble(and_only_layer(ands, W), &mut ch, &mut |_| {})
             .expect("in-memory garbling");
         best_g = best_g.min(t.elapsed().as_secs_f64());
-        let t = Instant::now();
+        cpu_g = cpu_g
+            .zip(c)
+            .zip(thread_cpu_ns())
+            .map(|((sum, a), b)| sum + (b - a));
+        let (t, c) = (Instant::now(), thread_cpu_ns());
         e.evaluate(and_only_layer(ands, W), &mut ch, &mut |_| {})
             .expect("in-memory evaluation");
         best_e = best_e.min(t.elapsed().as_secs_f64());
-        std::hint::black_box(Block::ZERO);
+        cpu_e = cpu_e
+            .zip(c)
+            .zip(thread_cpu_ns())
+            .map(|((sum, a), b)| sum + (b - a));
     }
-    (best_g * 1e9 / ands as f64, best_e * 1e9 / ands as f64)
+    let per = |total: f64| total / (reps as f64 * ands as f64);
+    LayerTimes {
+        garble_ns: best_g * 1e9 / ands as f64,
+        eval_ns: best_e * 1e9 / ands as f64,
+        garble_cpu_ns: cpu_g.map(per),
+        eval_cpu_ns: cpu_e.map(per),
+    }
 }
 
 #[cfg(test)]

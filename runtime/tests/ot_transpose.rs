@@ -49,12 +49,17 @@ proptest! {
 }
 
 #[test]
-fn avx2_is_available_and_tested_on_this_machine() {
+fn simd_kernels_are_available_and_tested_on_this_machine() {
     // Guard against silently testing only the fallback on x86-64 hosts with AVX2.
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         assert!(Kernel::available().contains(&Kernel::Avx2));
-        assert_eq!(Kernel::best(), Kernel::Avx2);
+        if std::is_x86_feature_detected!("gfni") {
+            assert!(Kernel::available().contains(&Kernel::Gfni));
+            assert_eq!(Kernel::best(), Kernel::Gfni);
+        } else {
+            assert_eq!(Kernel::best(), Kernel::Avx2);
+        }
     }
     assert!(Kernel::available().contains(&Kernel::Portable));
 }

@@ -91,3 +91,28 @@ fn all_recipients_and_constant_outputs() {
         check(&c, &inputs);
     }
 }
+
+/// The project's own Bristol test circuits (tests/data at the workspace root).
+#[test]
+fn bristol_test_circuits_match_plaintext() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
+    let mut seen = 0;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        let c = garnet_circuits::format::read_file(&path).unwrap();
+        for _ in 0..6 {
+            let inputs: Vec<Vec<bool>> = c
+                .inputs
+                .iter()
+                .map(|i| (0..i.bits).map(|_| rng.r#gen()).collect())
+                .collect();
+            check(&c, &inputs);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3, "expected Bristol circuits in {}", dir.display());
+}

@@ -37,7 +37,7 @@ use crate::block::Block;
 use crate::channel::Channel;
 use crate::hash::Tccr;
 use crate::ot::base;
-use crate::ot::transpose::{self, Kernel};
+use crate::ot::transpose::Kernel;
 use crate::prg::Prg;
 use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -76,9 +76,9 @@ fn tccr_from_transcript(transcript: &[u8; 32]) -> Tccr {
 /// Writes the 128 rows of group `g` (rows `out[0..]`, at most 128 of them) from a
 /// column-major batch matrix (columns [`COL_STRIDE`] blocks apart).
 ///
-/// The kernel writes into `scratch` (128 blocks, reused, so it stays in L1) and
-/// the rows are then copied out in one sequential pass: the kernels' many narrow
-/// stores straight into a large, cold output vector stall on cache misses.
+/// Full groups go straight into `out` (the SIMD kernels write their output with
+/// whole-vector and whole-row stores); a final partial group goes through
+/// `scratch`.
 #[inline]
 fn transpose_group(
     kernel: Kernel,
@@ -87,17 +87,28 @@ fn transpose_group(
     scratch: &mut [Block; 128],
     out: &mut [Block],
 ) {
-    kernel.transpose(&matrix[g..], COL_STRIDE, scratch);
-    let k = out.len().min(128);
-    out[..k].copy_from_slice(&scratch[..k]);
+    if out.len() >= 128 {
+        kernel.transpose(&matrix[g..], COL_STRIDE, &mut out[..128]);
+    } else {
+        kernel.transpose(&matrix[g..], COL_STRIDE, scratch);
+        let k = out.len();
+        out.copy_from_slice(&scratch[..k]);
+    }
 }
 
-/// Packs up to 128 choice bits, bit `i` = `choices[i]`.
+/// Packs up to 128 choice bits, bit `i` = `choices[i]`, eight at a time: with
+/// the bools as bytes 0/1 of a `u64`, multiplying by `0x0102_0408_1020_4080`
+/// gathers byte `i`'s bit at position `56 + i` without carries.
 #[inline]
 fn pack_choices(choices: &[bool]) -> Block {
     let mut r = 0u128;
-    for (i, &c) in choices.iter().enumerate() {
-        r |= (c as u128) << i;
+    for (k, chunk) in choices.chunks(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        for (d, &c) in bytes.iter_mut().zip(chunk) {
+            *d = c as u8;
+        }
+        let bits = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        r |= (bits as u128) << (8 * k);
     }
     Block(r)
 }
@@ -381,7 +392,30 @@ impl CotReceiver {
     }
 }
 
-/// The fastest transpose kernel is chosen once per setup; this is what it is.
-pub fn transpose_kernel() -> Kernel {
-    transpose::Kernel::best()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_choices_matches_bit_by_bit() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for len in [0, 1, 7, 8, 9, 63, 64, 100, 127, 128] {
+            for _ in 0..20 {
+                let c: Vec<bool> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x & 1 == 1
+                    })
+                    .collect();
+                let want = c
+                    .iter()
+                    .enumerate()
+                    .fold(0u128, |acc, (i, &b)| acc | ((b as u128) << i));
+                assert_eq!(pack_choices(&c).0, want, "len {len}");
+            }
+        }
+        assert_eq!(pack_choices(&[true; 128]).0, u128::MAX);
+    }
 }
