@@ -22,6 +22,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Classify bundled digit images privately: a server and a client over loopback TCP.
+    Demo(cmd::demo::Args),
+    /// Compile a network (.gnet) to a circuit (.gcirc, optionally Bristol text).
+    Compile(cmd::compile::Args),
     /// Gate counts, depth, live wires and estimated traffic of a circuit.
     Stats(cmd::stats::Args),
     /// Convert between .gcirc and Bristol Fashion.
@@ -42,6 +46,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Eval(args) => cmd::eval::run(args),

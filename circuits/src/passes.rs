@@ -1,6 +1,6 @@
 //! Circuit passes, each a function from one circuit to the next, plus `validate`.
 
-use crate::ir::{Circuit, Gate, OutBit, Section};
+use crate::ir::{Circuit, Gate, Op, OutBit, Section};
 
 /// Why a circuit is not well formed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,7 +221,57 @@ pub fn allocate_slots(mut c: Circuit) -> Circuit {
     c
 }
 
-/// The standard pipeline after building: drop dead gates, then reuse wire slots.
+/// Gates per scheduling window: large enough to gather many independent ANDs,
+/// small enough that the live wires it adds stay in cache.
+pub const SCHEDULE_WINDOW: usize = 1 << 16;
+
+/// Reorders gates so that, within each window of `window` gates (never across a
+/// section boundary), the AND gates of one AND-level come together, each level's ANDs
+/// before its XORs and NOTs. The garbler and evaluator hash independent ANDs in
+/// batches, so long runs of independent ANDs keep AES pipelines full.
+///
+/// The key of a gate is 2·(AND-depth of its output), plus one unless it is an AND.
+/// An AND at depth d reads only wires of depth < d (keys < 2d); an XOR or NOT at depth
+/// d reads wires of depth ≤ d (keys ≤ 2d + 1, equal keys keeping their order); so a
+/// stable sort by key is still a topological order. It needs SSA form (each wire
+/// written once, as the builder makes), since reordering a slot-reusing circuit could
+/// overwrite a value before its last read; other circuits are returned unchanged.
+pub fn schedule_and_levels(mut c: Circuit, window: usize) -> Circuit {
+    let n_in = c.input_bits() as usize;
+    let wires = c.wires as usize;
+    let mut written = vec![false; wires];
+    written[..n_in.min(wires)].fill(true);
+    for g in &c.gates {
+        if std::mem::replace(&mut written[g.out as usize], true) {
+            return c;
+        }
+    }
+    let mut depth = vec![0u32; c.wires as usize];
+    let mut keys = Vec::with_capacity(c.gates.len());
+    for g in &c.gates {
+        let d = depth[g.a as usize].max(depth[g.b as usize]) + (g.op == Op::And) as u32;
+        depth[g.out as usize] = d;
+        keys.push(2 * d as u64 + (g.op != Op::And) as u64);
+    }
+    // Window boundaries: every `window` gates and every section start and end.
+    let mut cuts: Vec<usize> = (0..c.gates.len()).step_by(window.max(1)).collect();
+    for s in &c.sections {
+        cuts.push(s.gates.start as usize);
+        cuts.push(s.gates.end as usize);
+    }
+    cuts.push(c.gates.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut order: Vec<u32> = (0..c.gates.len() as u32).collect();
+    for w in cuts.windows(2) {
+        order[w[0]..w[1]].sort_by_key(|&i| keys[i as usize]);
+    }
+    c.gates = order.iter().map(|&i| c.gates[i as usize]).collect();
+    c
+}
+
+/// The standard pipeline after building: drop dead gates, group independent ANDs,
+/// then reuse wire slots.
 pub fn optimize(c: Circuit) -> Circuit {
-    allocate_slots(dead_gates(c))
+    allocate_slots(schedule_and_levels(dead_gates(c), SCHEDULE_WINDOW))
 }

@@ -1,6 +1,8 @@
 //! Builder rules, passes and evaluation, checked against independent references.
 
-use garnet_circuits::passes::{allocate_slots, dead_gates, optimize, validate};
+use garnet_circuits::passes::{
+    allocate_slots, dead_gates, optimize, schedule_and_levels, validate,
+};
 use garnet_circuits::random::{RandomSpec, random_circuit};
 use garnet_circuits::{Builder, Circuit, Counter, Gates, Op, OutBit, Party, PlainBits, Recipient};
 use proptest::prelude::*;
@@ -134,6 +136,9 @@ proptest! {
             ("optimize", optimize(c.clone())),
             ("optimize twice", optimize(optimize(c.clone()))),
             ("slots then dead", dead_gates(allocate_slots(c.clone()))),
+            ("schedule", schedule_and_levels(c.clone(), 1 << 16)),
+            ("schedule small windows", schedule_and_levels(c.clone(), 7)),
+            ("schedule after slots (left as is)", schedule_and_levels(allocate_slots(c.clone()), 64)),
         ];
         for (name, v) in &variants {
             prop_assert!(validate(v).is_ok(), "{name}: {:?}", validate(v));
@@ -261,5 +266,68 @@ fn counter_sections_match_builder_sections() {
             (s.and_gates, s.xor_gates, s.not_gates),
             (cnt.and, cnt.xor, cnt.not)
         );
+    }
+}
+
+/// Runs of consecutive AND gates, the batches the garbler can hash together.
+fn and_runs(c: &Circuit) -> usize {
+    let mut runs = 0;
+    let mut prev_and = false;
+    for g in &c.gates {
+        let is_and = g.op == Op::And;
+        runs += (is_and && !prev_and) as usize;
+        prev_and = is_and;
+    }
+    runs
+}
+
+#[test]
+fn scheduling_groups_independent_ands_and_keeps_sections() {
+    // 32 independent 16-bit ripple-carry chains, built one after the other: each
+    // chain alone has one AND ready at a time, but together 32 per level.
+    let mut b = Builder::new();
+    let x = b.input("x", Party::Garbler, 32 * 16);
+    let y = b.input("y", Party::Evaluator, 32 * 16);
+    let mut outs = Vec::new();
+    for chain in 0..32 {
+        b.section(&format!("chain{chain}"));
+        let mut carry = b.zero();
+        for i in 0..16 {
+            let (p, q) = (x[chain * 16 + i], y[chain * 16 + i]);
+            let s = b.xor(p, q);
+            outs.push(b.xor(s, carry));
+            let pc = b.xor(p, carry);
+            let qc = b.xor(q, carry);
+            let t = b.and(pc, qc);
+            carry = b.xor(carry, t);
+        }
+        outs.push(carry);
+    }
+    b.output("sum", Recipient::Evaluator, &outs);
+    let plain = b.finish();
+    let sections_before = plain.sections.clone();
+    let within_sections = allocate_slots(schedule_and_levels(plain.clone(), 1 << 16));
+    // One window across everything: the levels of all chains interleave.
+    let mut unsectioned = plain.clone();
+    unsectioned.sections.clear();
+    let merged = allocate_slots(schedule_and_levels(unsectioned, 1 << 16));
+    validate(&within_sections).unwrap();
+    validate(&merged).unwrap();
+    assert_eq!(
+        within_sections.sections, sections_before,
+        "sections keep their ranges"
+    );
+    let before = and_runs(&allocate_slots(plain.clone()));
+    assert!(
+        before >= 32 * 16 - 32,
+        "unscheduled chains alternate AND and XOR: {before} runs"
+    );
+    assert_eq!(and_runs(&merged), 16, "one run per AND level");
+    let mut rng = StdRng::seed_from_u64(3);
+    for _ in 0..16 {
+        let input = random_bits(&mut rng, 2 * 32 * 16);
+        let want = eval_bits(&plain, &input);
+        assert_eq!(eval_bits(&within_sections, &input), want);
+        assert_eq!(eval_bits(&merged, &input), want);
     }
 }

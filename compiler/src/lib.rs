@@ -1,22 +1,30 @@
 //! garnet compiler: the `.gnet` network language.
 //!
 //! Passes, each its own module: [`lexer`] → [`parse`] (AST in [`ast`]) →
-//! [`check`] (names, shapes, formats, owners) → [`ir`] (layer IR). The
+//! [`check`] (names, shapes, formats, owners) → [`ir`] (layer IR) →
+//! [`lower`] (stdlib gadgets on a circuit builder or gate counter) → optimize
+//! ([`compile`], [`count`]). The
 //! [`reference`] interpreter evaluates the layer IR on fixed-point integers;
 //! [`weights`] and [`inputs`] load and quantize parameters and inputs.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod ast;
 pub mod check;
 pub mod diagnostics;
 pub mod inputs;
 pub mod ir;
 pub mod lexer;
+pub mod lower;
 pub mod parse;
 pub mod reference;
 pub mod resolve;
 pub mod weights;
 
+pub use api::{
+    CompileError, circuit_inputs, compile, count, decode_outputs, interface, party_inputs,
+    tensor_bits,
+};
 pub use diagnostics::{Diagnostic, FileId, Sources, Span, render};
 
 use std::path::Path;

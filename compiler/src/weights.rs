@@ -213,8 +213,38 @@ pub fn read_safetensors(
 
 /// Loads and binds a safetensors file to `net`.
 pub fn load_safetensors(net: &Network, bytes: &[u8]) -> Result<Weights, WeightsError> {
-    let (tensors, problems) = read_safetensors(bytes)?;
+    let (mut tensors, problems) = read_safetensors(bytes)?;
+    thresholds_as_bias(net, &mut tensors);
     bind_with(net, &tensors, problems)
+}
+
+/// XONN-style exports give a binary layer `N` with bit outputs a threshold
+/// `N.threshold` T (`[out]`, output 1 ⇔ Σ w·x ≥ T) instead of a bias; it binds as
+/// the bias −T (output 1 ⇔ Σ w·x + bias ≥ 0). Only when `N.bias` is absent.
+pub fn thresholds_as_bias(net: &Network, tensors: &mut BTreeMap<String, FloatTensor>) {
+    for l in &net.layers {
+        let bit_output = matches!(
+            l.op,
+            Op::BDense {
+                bias: true,
+                scores: false,
+                ..
+            } | Op::BConv2d {
+                bias: true,
+                scores: false,
+                ..
+            }
+        );
+        let bias = format!("{}.bias", l.name);
+        let threshold = format!("{}.threshold", l.name);
+        if bit_output
+            && !tensors.contains_key(&bias)
+            && let Some(mut t) = tensors.remove(&threshold)
+        {
+            t.data.iter_mut().for_each(|v| *v = -*v);
+            tensors.insert(bias, t);
+        }
+    }
 }
 
 /// Binds float tensors (by `state_dict` name) to `net`: checks names, shapes

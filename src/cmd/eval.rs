@@ -6,18 +6,33 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A circuit file: .gcirc or Bristol (inputs named in0, in1, …; outputs out0, …).
+    /// A circuit file: .gcirc or Bristol (inputs named in0, in1, …; outputs out0, …),
+    /// or a network (.gnet), compiled in memory.
     pub file: PathBuf,
-    /// An input value: NAME=VALUE, with VALUE decimal (negative = two's complement), 0x… or 0b….
-    /// Integer bit i of VALUE goes to the value's wire i.
-    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    /// For a circuit: NAME=VALUE, with VALUE decimal (negative = two's complement), 0x… or
+    /// 0b…; integer bit i of VALUE goes to the value's wire i. For a network: NAME=FILE, a
+    /// JSON array, .npy or CSV of real numbers, quantized to the input's format.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
-    /// Print `{"outputs": {NAME: "0x…"}}` instead of text.
+    /// Weights of a .gnet network (.safetensors).
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights: Option<PathBuf>,
+    /// For a .gnet: run the plaintext reference interpreter instead of the circuit.
+    #[arg(long)]
+    pub reference: bool,
+    /// Print JSON instead of text (circuit: `{"outputs": {NAME: "0x…"}}`; network:
+    /// class indices as integers, tensors as `{"values", "raw", "shape", "format"}`).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if super::network::is_network(&args.file) {
+        return run_network(args);
+    }
+    if args.reference || args.weights.is_some() {
+        anyhow::bail!("--reference and --weights apply to .gnet networks only");
+    }
     let circuit = super::load::circuit(&args.file)?;
     let inputs = collect_inputs(&circuit, &args.inputs, None).context("bad --input")?;
     let outputs = circuit.eval(&inputs)?;
@@ -54,4 +69,29 @@ pub fn print_outputs(
         }
     }
     Ok(())
+}
+
+/// `garnet eval NET.gnet`: compile in memory and evaluate, or run the reference.
+fn run_network(args: Args) -> Result<()> {
+    use super::network as n;
+    let net = n::load_network(&args.file)?;
+    let weights = n::weights_for_eval(&net, args.weights.as_deref())?;
+    let inputs = n::load_inputs(&net, &args.inputs)?;
+    let outputs = if args.reference {
+        let vals = garnet_compiler::reference::run(&net, &weights, &inputs)
+            .context("the reference interpreter failed")?;
+        garnet_compiler::reference::outputs(&net, &vals)
+    } else {
+        let circuit = garnet_compiler::compile(&net, Some(&weights))
+            .with_context(|| format!("cannot compile {}", args.file.display()))?;
+        let c = n::Compiled {
+            net,
+            weights: Some(weights),
+            circuit,
+        };
+        let out = c.circuit.eval(&c.input_bits(&inputs)?)?;
+        let decoded = garnet_compiler::decode_outputs(&c.net, &out)?;
+        return n::print_outputs(&c.net, &decoded, args.json);
+    };
+    n::print_outputs(&net, &outputs, args.json)
 }

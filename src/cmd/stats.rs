@@ -1,21 +1,38 @@
-//! `garnet stats`: gate counts, depth, live wires and estimated traffic.
+//! `garnet stats`: gate counts, depth, live wires and estimated traffic of a
+//! circuit file, or of a `.gnet` network counted without building its circuit.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use garnet_circuits::stats::Stats;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A circuit file: .gcirc or Bristol Fashion / Bristol (detected from the content).
+    /// A circuit file (.gcirc or Bristol, detected from the content) or a network (.gnet).
     pub file: PathBuf,
+    /// Weights for a .gnet with `params public` (they become constants).
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let circuit = super::load::circuit(&args.file)?;
-    let stats = Stats::of(&circuit);
+    let stats = if super::network::is_network(&args.file) {
+        // Lower onto the gate counter: no circuit is built, so depths and the
+        // peak live wires are unknown (wires shows the input wires).
+        let net = super::network::load_network(&args.file)?;
+        let w = super::network::weights_for_compile(&net, args.weights.as_deref())?;
+        let (counts, sections) = garnet_compiler::count(&net, w.as_ref())
+            .with_context(|| format!("cannot lower {}", args.file.display()))?;
+        Stats::from_counts(
+            &garnet_compiler::interface(&net),
+            counts,
+            Stats::sections_from_counts(&sections),
+        )
+    } else {
+        Stats::of(&super::load::circuit(&args.file)?)
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {

@@ -1,0 +1,203 @@
+//! Dense and conv2d: exact dot products plus the aligned bias in one carry-save
+//! tree (Karatsuba-split operands where that pays), then one requantization,
+//! with the following ReLU fused in when the plan says so.
+
+use super::{Geometry, LowerError, Params, Sink, Value};
+use crate::ir::{Network, Op};
+use crate::weights::LayerWeights;
+use garnet_stdlib::dot::SplitVector;
+use garnet_stdlib::dot::karatsuba_pays;
+use garnet_stdlib::{ColumnSum, Split, dot_signed, dot_signed_split, requantize, requantize_relu};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+/// One output's terms: (input element, weight element) index pairs.
+type Terms = Vec<(usize, usize)>;
+
+/// The terms of every output of a dense or conv layer, in output order.
+fn terms(net: &Network, li: usize) -> Vec<Terms> {
+    let l = &net.layers[li];
+    let xt = &net.tensors[l.inputs[0]];
+    match l.op {
+        Op::Dense { out, .. } => {
+            let n = xt.len();
+            (0..out)
+                .map(|o| (0..n).map(|i| (i, o * n + i)).collect())
+                .collect()
+        }
+        Op::Conv2d {
+            out,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            let geo = Geometry {
+                c: xt.shape[0],
+                h: xt.shape[1],
+                w: xt.shape[2],
+                kh: kernel.0,
+                kw: kernel.1,
+                stride,
+                pad: padding,
+            };
+            let (oh, ow) = geo.out_hw();
+            let mut all = Vec::with_capacity(out * oh * ow);
+            for o in 0..out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut t = Vec::with_capacity(geo.c * geo.kh * geo.kw);
+                        for ci in 0..geo.c {
+                            for ky in 0..geo.kh {
+                                for kx in 0..geo.kw {
+                                    if let Some(i) = geo.input_at(ci, oy, ox, ky, kx) {
+                                        t.push((i, ((o * geo.c + ci) * geo.kh + ky) * geo.kw + kx));
+                                    }
+                                }
+                            }
+                        }
+                        all.push(t);
+                    }
+                }
+            }
+            all
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Number of output channels and output elements per channel.
+fn per_channel(net: &Network, li: usize) -> usize {
+    let l = &net.layers[li];
+    let ot = &net.tensors[l.output];
+    match l.op {
+        Op::Conv2d { .. } => ot.shape[1] * ot.shape[2],
+        _ => 1,
+    }
+}
+
+/// Lowers dense/conv layer `li` on input `x`.
+pub(crate) fn lower<G: Sink>(
+    g: &mut G,
+    net: &Network,
+    li: usize,
+    x: &Value<G::Bit>,
+    params: &Params<'_, G::Bit>,
+    fuse_relu: bool,
+) -> Result<Value<G::Bit>, LowerError> {
+    let l = &net.layers[li];
+    let xt = &net.tensors[l.inputs[0]];
+    let ot = &net.tensors[l.output];
+    let (wf, out) = match l.op {
+        Op::Dense {
+            weight_format, out, ..
+        }
+        | Op::Conv2d {
+            weight_format, out, ..
+        } => (weight_format, out),
+        _ => unreachable!("affine::lower on a non-affine layer"),
+    };
+    let width = net
+        .accumulator_bits(li)
+        .expect("dense and conv have accumulators") as usize;
+    let fx = xt.format.frac() as usize;
+    let b = ot.format.bits() as usize;
+    let all_terms = terms(net, li);
+    let per = per_channel(net, li);
+    let bad = || LowerError::BadWeights(l.name.clone());
+    let finish = |g: &mut G, acc: Vec<G::Bit>| {
+        if fuse_relu {
+            requantize_relu(g, &acc, fx, b)
+        } else {
+            requantize(g, &acc, fx, b)
+        }
+    };
+    let mut result = Vec::with_capacity(all_terms.len());
+    match params {
+        Params::Public(w) => {
+            let Some(LayerWeights::Affine { weight, bias }) = w.layers.get(&l.name) else {
+                return Err(bad());
+            };
+            let nw = all_terms.len() / per * fan_in_of(net, li);
+            if weight.len() != nw || bias.len() != out {
+                return Err(bad());
+            }
+            for (k, t) in all_terms.iter().enumerate() {
+                let mut cs = ColumnSum::new(width);
+                for &(i, wi) in t {
+                    garnet_stdlib::mul::add_const_product(g, &mut cs, &x[i], weight[wi] as i128, 0);
+                }
+                cs.add_constant((bias[k / per] as i128) << fx);
+                let acc = cs.finish(g);
+                result.push(finish(g, acc));
+            }
+        }
+        Params::Private(per_layer) => {
+            let Some((weights, bias)) = &per_layer[li] else {
+                return Err(bad());
+            };
+            let xb = xt.format.bits() as usize;
+            let wb = wf.bits() as usize;
+            let max_terms = all_terms.iter().map(Vec::len).max().unwrap_or(0);
+            let split = xb == wb && max_terms > 0 && karatsuba_pays(xb, max_terms);
+            let mut xs: Vec<Option<Split<G::Bit>>> = vec![None; x.len()];
+            let mut ws: Vec<Option<Split<G::Bit>>> = vec![None; weights.len()];
+            // Split vectors of whole inputs (dense) and of weight subsets, built once.
+            let mut x_vec: Option<SplitVector<G::Bit>> = None;
+            let mut w_vecs: BTreeMap<(usize, usize, usize), SplitVector<G::Bit>> = BTreeMap::new();
+            let dense = matches!(l.op, Op::Dense { .. });
+            for (k, t) in all_terms.iter().enumerate() {
+                let addend = bias.as_ref().map(|bv| (bv[k / per].as_slice(), fx));
+                let acc = if split && !t.is_empty() {
+                    let a = if dense {
+                        x_vec
+                            .get_or_insert_with(|| SplitVector::new(g, x, true))
+                            .clone()
+                    } else {
+                        let splits = t
+                            .iter()
+                            .map(|&(i, _)| {
+                                xs[i].get_or_insert_with(|| Split::new(g, &x[i])).clone()
+                            })
+                            .collect();
+                        SplitVector::from_splits(g, splits)
+                    };
+                    // The weight cells of an output are identified by first, last and count.
+                    let key = (t[0].1, t[t.len() - 1].1, t.len());
+                    let wv = match w_vecs.entry(key) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let splits = t
+                                .iter()
+                                .map(|&(_, wi)| {
+                                    ws[wi]
+                                        .get_or_insert_with(|| Split::new(g, &weights[wi]))
+                                        .clone()
+                                })
+                                .collect();
+                            e.insert(SplitVector::from_splits(g, splits))
+                        }
+                    };
+                    dot_signed_split(g, &a, wv, addend, width)
+                } else if t.is_empty() {
+                    let mut cs = ColumnSum::new(width);
+                    if let Some((bits, shift)) = addend {
+                        cs.add_value(g, bits, true, shift, false, 0);
+                    }
+                    cs.finish(g)
+                } else {
+                    let a: Vec<Vec<G::Bit>> = t.iter().map(|&(i, _)| x[i].clone()).collect();
+                    let c: Vec<Vec<G::Bit>> =
+                        t.iter().map(|&(_, wi)| weights[wi].clone()).collect();
+                    dot_signed(g, &a, &c, addend, width)
+                };
+                result.push(finish(g, acc));
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn fan_in_of(net: &Network, li: usize) -> usize {
+    super::params::fan_in(net, li)
+}

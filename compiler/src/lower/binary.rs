@@ -1,0 +1,145 @@
+//! bdense and bconv2d (XONN): free XNORs, a popcount tree, then a threshold
+//! comparison (bit outputs) or a fixed-point score `sat(((2·pop − n) << f) + bias)`.
+
+use super::params::{fan_in, threshold_bits};
+use super::{Geometry, LowerError, Params, Sink, Value};
+use crate::ir::{Network, Op};
+use crate::weights::LayerWeights;
+use garnet_stdlib::dot::signed_width;
+use garnet_stdlib::{ColumnSum, binarized_neuron, requantize};
+
+/// Per output: the input element under each weight cell (None = padding, a 0 bit).
+fn cells(net: &Network, li: usize) -> (Vec<Vec<Option<usize>>>, usize) {
+    let l = &net.layers[li];
+    let xt = &net.tensors[l.inputs[0]];
+    match l.op {
+        Op::BDense { out, .. } => {
+            let n = xt.len();
+            ((0..out).map(|_| (0..n).map(Some).collect()).collect(), 1)
+        }
+        Op::BConv2d {
+            out,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            let geo = Geometry {
+                c: xt.shape[0],
+                h: xt.shape[1],
+                w: xt.shape[2],
+                kh: kernel.0,
+                kw: kernel.1,
+                stride,
+                pad: padding,
+            };
+            let (oh, ow) = geo.out_hw();
+            let mut all = Vec::with_capacity(out * oh * ow);
+            for _ in 0..out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut t = Vec::with_capacity(geo.c * geo.kh * geo.kw);
+                        for ci in 0..geo.c {
+                            for ky in 0..geo.kh {
+                                for kx in 0..geo.kw {
+                                    t.push(geo.input_at(ci, oy, ox, ky, kx));
+                                }
+                            }
+                        }
+                        all.push(t);
+                    }
+                }
+            }
+            (all, oh * ow)
+        }
+        _ => (Vec::new(), 1),
+    }
+}
+
+/// Lowers binary layer `li` on input bits `x`.
+pub(crate) fn lower<G: Sink>(
+    g: &mut G,
+    net: &Network,
+    li: usize,
+    x: &Value<G::Bit>,
+    params: &Params<'_, G::Bit>,
+) -> Result<Value<G::Bit>, LowerError> {
+    let l = &net.layers[li];
+    let ot = &net.tensors[l.output];
+    let (out, scores) = match l.op {
+        Op::BDense { out, scores, .. } | Op::BConv2d { out, scores, .. } => (out, scores),
+        _ => unreachable!("binary::lower on a non-binary layer"),
+    };
+    let n = fan_in(net, li);
+    let tb = threshold_bits(n);
+    let bad = || LowerError::BadWeights(l.name.clone());
+    let (all, per) = cells(net, li);
+    // Weight bits and the per-output threshold or bias, as bits.
+    let (wbits, extra): (Vec<G::Bit>, Vec<Vec<G::Bit>>) = match params {
+        Params::Public(w) => {
+            let (weight, ints, width) = match w.layers.get(&l.name) {
+                Some(LayerWeights::Threshold { weight, threshold }) if !scores => {
+                    (weight, threshold, tb)
+                }
+                Some(LayerWeights::BinaryScores { weight, bias }) if scores => {
+                    (weight, bias, ot.format.bits() as usize)
+                }
+                _ => return Err(bad()),
+            };
+            if weight.len() != out * n || ints.len() != out {
+                return Err(bad());
+            }
+            let wb = weight.iter().map(|b| g.constant(*b)).collect();
+            let ex = ints.iter().map(|v| constant_bits(g, *v, width)).collect();
+            (wb, ex)
+        }
+        Params::Private(per_layer) => {
+            let Some((weights, extra)) = &per_layer[li] else {
+                return Err(bad());
+            };
+            let wb = weights.iter().map(|v| v[0]).collect();
+            let ex = match extra {
+                Some(e) => e.clone(),
+                // No bias and no batch norm: what the weights loader binds.
+                None if scores => (0..out).map(|_| constant_bits(g, 0, 1)).collect(),
+                None => (0..out)
+                    .map(|_| constant_bits(g, n.div_ceil(2) as i64, tb))
+                    .collect(),
+            };
+            (wb, ex)
+        }
+    };
+    let zero = g.zero();
+    let mut result = Vec::with_capacity(all.len());
+    for (k, cells) in all.iter().enumerate() {
+        let o = k / per;
+        let xs: Vec<G::Bit> = cells.iter().map(|c| c.map_or(zero, |i| x[i][0])).collect();
+        let ws = &wbits[o * n..(o + 1) * n];
+        if scores {
+            let f = ot.format.frac() as usize;
+            let bias = &extra[o];
+            let span = (n as i128) << f;
+            let bmax = 1i128 << (bias.len() - 1);
+            let width = signed_width(-span - bmax, span + bmax);
+            let mut cs = ColumnSum::new(width);
+            for (&a, &w) in xs.iter().zip(ws) {
+                let agree = g.xnor(a, w);
+                cs.add_bit(g, f + 1, agree, false, 0);
+            }
+            cs.add_constant(-span);
+            cs.add_value(g, bias, true, 0, false, 0);
+            let acc = cs.finish(g);
+            result.push(requantize(g, &acc, 0, ot.format.bits() as usize));
+        } else {
+            result.push(vec![binarized_neuron(g, &xs, ws, &extra[o])]);
+        }
+    }
+    Ok(result)
+}
+
+/// `v` as `width` constant bits (two's complement).
+fn constant_bits<G: Sink>(g: &mut G, v: i64, width: usize) -> Vec<G::Bit> {
+    (0..width)
+        .map(|i| g.constant((v >> i.min(63)) & 1 == 1))
+        .collect()
+}

@@ -1,0 +1,343 @@
+//! Lowering: the layer IR onto stdlib gadgets, through any [`Sink`] (a circuit
+//! [`Builder`] or a gate [`Counter`]), one named section per layer.
+//!
+//! Circuit interface, in declaration order:
+//! 1. every network input, named as the tensor, owned by its party (client →
+//!    evaluator, server → garbler), elements row-major, element 0 in the lowest
+//!    bits, each `format.bits()` wide (two's complement for fixed point);
+//! 2. when the parameters are private, one input per parameter tensor (see
+//!    [`params::param_inputs`]), in layer order, owned by the parameters' party.
+//!
+//! Public parameters become constants (the weights are then required).
+//! Dense and conv layers accumulate exactly (the IR's `accumulator_bits`, bias
+//! aligned to the products' fraction bits) and requantize once; a ReLU that is the
+//! only consumer of a dense/conv output is fused into that requantization.
+//! Layers whose outputs reach no network output are not lowered, so the gates
+//! counted by a [`Counter`] are the gates of the optimized circuit.
+
+mod activation;
+mod affine;
+mod binary;
+pub mod params;
+mod pool;
+
+use crate::ir::{Format, Network, Op, OutputOwner, ParamsOwner, Party as NetParty, TensorId};
+use crate::weights::Weights;
+use garnet_circuits::{Builder, Counter, FixedFormat, Gates, Party, Recipient, ValueType, Wire};
+use garnet_stdlib::{argmax, requantize, zero_extend};
+
+pub use params::{ParamInput, ParamKind, param_inputs};
+
+/// A tensor's value while lowering: one bit vector per element (LSB first).
+pub type Value<B> = Vec<Vec<B>>;
+
+/// Where lowered gates go: a [`Gates`] implementation that can also declare
+/// typed inputs and outputs.
+pub trait Sink: Gates {
+    /// Declares an input of `bits` wires.
+    fn declare_input(
+        &mut self,
+        name: &str,
+        owner: Party,
+        bits: u32,
+        ty: ValueType,
+    ) -> Vec<Self::Bit>;
+    /// Declares an output.
+    fn declare_output(&mut self, name: &str, to: Recipient, bits: &[Self::Bit], ty: ValueType);
+}
+
+impl Sink for Builder {
+    fn declare_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        self.typed_input(name, owner, bits, ty)
+    }
+    fn declare_output(&mut self, name: &str, to: Recipient, bits: &[Wire], ty: ValueType) {
+        self.typed_output(name, to, bits, ty)
+    }
+}
+
+impl Sink for Counter {
+    fn declare_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        self.typed_input(name, owner, bits, ty)
+    }
+    fn declare_output(&mut self, name: &str, to: Recipient, bits: &[Wire], ty: ValueType) {
+        self.typed_output(name, to, bits, ty)
+    }
+}
+
+/// Why a network cannot be lowered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LowerError {
+    /// `params public` needs the weights at compile time.
+    #[error(
+        "network `{0}` has `params public`: its weights become circuit constants, so pass them (--weights W.safetensors)"
+    )]
+    MissingWeights(String),
+    /// A layer's bound weights have the wrong kind or size.
+    #[error("layer `{0}`: the bound weights do not fit the layer (wrong kind or size)")]
+    BadWeights(String),
+}
+
+/// The circuit party of a network party.
+pub fn party(p: NetParty) -> Party {
+    match p {
+        NetParty::Client => Party::Evaluator,
+        NetParty::Server => Party::Garbler,
+    }
+}
+
+/// The circuit recipient of a network output.
+pub fn recipient(o: OutputOwner) -> Recipient {
+    match o {
+        OutputOwner::Client => Recipient::Evaluator,
+        OutputOwner::Server => Recipient::Garbler,
+        OutputOwner::Both => Recipient::Both,
+    }
+}
+
+/// The circuit value type of a tensor.
+pub fn value_type(shape: &[usize], format: Format) -> ValueType {
+    ValueType {
+        shape: Some(shape.iter().map(|d| *d as u32).collect()),
+        format: match format {
+            Format::Fixed { bits, frac } => Some(FixedFormat { bits, frac }),
+            Format::Binary | Format::Index { .. } => None,
+        },
+    }
+}
+
+/// A layer's private parameters: weights, and the bias or thresholds if inputs.
+pub(crate) type LayerParams<B> = (Vec<Vec<B>>, Option<Vec<Vec<B>>>);
+
+/// Where each layer's parameters come from.
+pub(crate) enum Params<'a, B> {
+    /// Circuit inputs, per layer index.
+    Private(Vec<Option<LayerParams<B>>>),
+    /// Constants.
+    Public(&'a Weights),
+}
+
+/// Lowers `net` onto `g`: declares inputs and outputs and makes the gates.
+pub fn lower<G: Sink>(
+    g: &mut G,
+    net: &Network,
+    weights: Option<&Weights>,
+) -> Result<(), LowerError> {
+    if net.params_owner == ParamsOwner::Public && weights.is_none() {
+        return Err(LowerError::MissingWeights(net.name.clone()));
+    }
+    let mut vals: Vec<Option<Value<G::Bit>>> = vec![None; net.tensors.len()];
+    for inp in &net.inputs {
+        let t = &net.tensors[inp.tensor];
+        let eb = t.format.bits() as usize;
+        let bits = g.declare_input(
+            &t.name,
+            party(inp.owner),
+            (t.len() * eb) as u32,
+            value_type(&t.shape, t.format),
+        );
+        vals[inp.tensor] = Some(bits.chunks(eb).map(<[_]>::to_vec).collect());
+    }
+    let params = match (net.params_owner, weights) {
+        (ParamsOwner::Party(p), _) => {
+            let mut per_layer: Vec<Option<LayerParams<G::Bit>>> = vec![None; net.layers.len()];
+            for pi in param_inputs(net) {
+                let bits = g.declare_input(
+                    &pi.name,
+                    party(p),
+                    (pi.count * pi.elem_bits) as u32,
+                    ValueType {
+                        shape: Some(pi.shape.iter().map(|d| *d as u32).collect()),
+                        format: pi.format.map(|(bits, frac)| FixedFormat { bits, frac }),
+                    },
+                );
+                let v: Vec<Vec<G::Bit>> = bits.chunks(pi.elem_bits).map(<[_]>::to_vec).collect();
+                let entry = per_layer[pi.layer].get_or_insert_with(|| (Vec::new(), None));
+                match pi.kind {
+                    ParamKind::Weight | ParamKind::BinaryWeight => entry.0 = v,
+                    ParamKind::Bias | ParamKind::Threshold | ParamKind::ScoresBias => {
+                        entry.1 = Some(v)
+                    }
+                }
+            }
+            Params::Private(per_layer)
+        }
+        (ParamsOwner::Public, Some(w)) => Params::Public(w),
+        (ParamsOwner::Public, None) => unreachable!("checked above"),
+    };
+
+    let plan = Plan::new(net);
+    for (li, l) in net.layers.iter().enumerate() {
+        g.section(&l.name);
+        if !plan.live[l.output] {
+            continue;
+        }
+        let x = vals[l.inputs[0]]
+            .clone()
+            .expect("inputs are lowered before use");
+        let xt = &net.tensors[l.inputs[0]];
+        let ot = &net.tensors[l.output];
+        let y: Value<G::Bit> = match &l.op {
+            Op::Dense { .. } | Op::Conv2d { .. } => {
+                affine::lower(g, net, li, &x, &params, plan.fuse_relu[li])?
+            }
+            Op::BDense { .. } | Op::BConv2d { .. } => binary::lower(g, net, li, &x, &params)?,
+            Op::MaxPool { .. } | Op::AvgPool { .. } | Op::SumPool { .. } => {
+                pool::lower(g, net, li, &x)
+            }
+            Op::Relu if plan.fused_relu[li] => x,
+            Op::Relu => x.iter().map(|v| garnet_stdlib::relu(g, v)).collect(),
+            Op::PiecewiseLinear { function, segments } => {
+                activation::piecewise(g, &x, *function, *segments, ot.format)
+            }
+            Op::BatchNorm { .. } | Op::Flatten | Op::Reshape => x,
+            Op::Add => {
+                let b = vals[l.inputs[1]].clone().expect("lowered before use");
+                activation::add_saturating(g, &x, &b, ot.format)
+            }
+            Op::Sign => x
+                .iter()
+                .map(|v| {
+                    let s = *v.last().expect("nonempty element");
+                    vec![g.not(s)]
+                })
+                .collect(),
+            Op::Requantize => {
+                let (f1, f2) = (xt.format.frac() as usize, ot.format.frac() as usize);
+                let b = ot.format.bits() as usize;
+                x.iter()
+                    .map(|v| {
+                        if f1 >= f2 {
+                            requantize(g, v, f1 - f2, b)
+                        } else {
+                            let s = garnet_stdlib::shl(g, v, f2 - f1);
+                            requantize(g, &s, 0, b)
+                        }
+                    })
+                    .collect()
+            }
+            Op::Argmax => {
+                let idx = argmax(g, &x);
+                vec![zero_extend(g, &idx, ot.format.bits() as usize)]
+            }
+        };
+        vals[l.output] = Some(y);
+        for t in &l.inputs {
+            if plan.last_use[*t] == Some(li) {
+                vals[*t] = None;
+            }
+        }
+    }
+    for o in &net.outputs {
+        let t = &net.tensors[o.tensor];
+        let v = vals[o.tensor].as_ref().expect("outputs are lowered");
+        let bits: Vec<G::Bit> = v.iter().flatten().copied().collect();
+        g.declare_output(
+            &o.name,
+            recipient(o.owner),
+            &bits,
+            value_type(&t.shape, t.format),
+        );
+    }
+    Ok(())
+}
+
+/// What to lower and how: live tensors, last uses, fused ReLUs.
+struct Plan {
+    live: Vec<bool>,
+    /// The last layer reading each tensor (None for network outputs: kept to the end).
+    last_use: Vec<Option<usize>>,
+    /// Dense/conv layers that apply the following ReLU themselves.
+    fuse_relu: Vec<bool>,
+    /// ReLU layers whose input already has the ReLU applied.
+    fused_relu: Vec<bool>,
+}
+
+impl Plan {
+    fn new(net: &Network) -> Plan {
+        let n = net.tensors.len();
+        let mut live = vec![false; n];
+        let is_output = |t: TensorId| net.outputs.iter().any(|o| o.tensor == t);
+        for o in &net.outputs {
+            live[o.tensor] = true;
+        }
+        for l in net.layers.iter().rev() {
+            if live[l.output] {
+                for t in &l.inputs {
+                    live[*t] = true;
+                }
+            }
+        }
+        let mut last_use = vec![None; n];
+        let mut uses = vec![0usize; n];
+        for (li, l) in net.layers.iter().enumerate() {
+            if !live[l.output] {
+                continue;
+            }
+            for t in &l.inputs {
+                last_use[*t] = Some(li);
+                uses[*t] += 1;
+            }
+        }
+        for o in &net.outputs {
+            last_use[o.tensor] = None;
+        }
+        let mut fuse_relu = vec![false; net.layers.len()];
+        let mut fused_relu = vec![false; net.layers.len()];
+        for (li, l) in net.layers.iter().enumerate() {
+            if l.op != Op::Relu || !live[l.output] {
+                continue;
+            }
+            let t = l.inputs[0];
+            let producer = net.layers.iter().position(|p| p.output == t);
+            if let Some(pi) = producer {
+                let affine = matches!(net.layers[pi].op, Op::Dense { .. } | Op::Conv2d { .. });
+                if affine && uses[t] == 1 && !is_output(t) {
+                    fuse_relu[pi] = true;
+                    fused_relu[li] = true;
+                }
+            }
+        }
+        Plan {
+            live,
+            last_use,
+            fuse_relu,
+            fused_relu,
+        }
+    }
+}
+
+/// Geometry of a window operation on a `[c, h, w]` tensor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geometry {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Geometry {
+    pub fn out_hw(&self) -> (usize, usize) {
+        (
+            (self.h + 2 * self.pad - self.kh) / self.stride + 1,
+            (self.w + 2 * self.pad - self.kw) / self.stride + 1,
+        )
+    }
+    /// Input element under kernel cell (ky, kx) of output (oy, ox), channel ci;
+    /// None in the padding.
+    pub fn input_at(&self, ci: usize, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<usize> {
+        let y = (oy * self.stride + ky).checked_sub(self.pad)?;
+        let x = (ox * self.stride + kx).checked_sub(self.pad)?;
+        (y < self.h && x < self.w).then(|| (ci * self.h + y) * self.w + x)
+    }
+}
+
+/// Lowers with a [`Counter`]: total and per-layer gate counts, and the circuit
+/// interface (inputs and outputs; no gates).
+pub fn count_with(net: &Network, weights: Option<&Weights>) -> Result<Counter, LowerError> {
+    let mut c = Counter::new();
+    lower(&mut c, net, weights)?;
+    Ok(c)
+}

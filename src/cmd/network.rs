@@ -1,0 +1,236 @@
+//! Shared helpers for commands that take a `.gnet` network: the front end with
+//! rendered diagnostics, weights, `--input NAME=FILE` inputs (JSON, `.npy` or
+//! CSV, quantized with saturations reported on stderr), compiling in memory and
+//! the circuit's input bits.
+
+use anyhow::{Context, Result, anyhow, bail};
+use garnet_circuits::{Circuit, Party};
+use garnet_compiler::inputs::{InputKind, load_input};
+use garnet_compiler::ir::{Format, Network, ParamsOwner};
+use garnet_compiler::weights::{Weights, load_safetensors};
+use garnet_compiler::{Sources, render};
+use std::path::{Path, PathBuf};
+
+/// True if `path` names a network source (`.gnet`).
+pub fn is_network(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gnet"))
+}
+
+/// Runs the front end on a `.gnet` file; errors are the rendered diagnostics.
+pub fn load_network(path: &Path) -> Result<Network> {
+    let mut sources = Sources::new();
+    garnet_compiler::frontend_file(path, &mut sources).map_err(|d| {
+        anyhow!(
+            "{} has errors:\n{}",
+            path.display(),
+            render(&d, &sources).trim_end()
+        )
+    })
+}
+
+/// Loads and binds a weights file, reporting saturated values on stderr.
+pub fn load_weights(net: &Network, path: &Path) -> Result<Weights> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let w = load_safetensors(net, &bytes).with_context(|| format!("in {}", path.display()))?;
+    for (tensor, n) in &w.saturated {
+        eprintln!("warning: {n} value(s) of `{tensor}` saturated when quantized");
+    }
+    Ok(w)
+}
+
+/// Weights when given; an error if the network's parameters are public and
+/// none were given (they become circuit constants).
+pub fn weights_for_compile(net: &Network, path: Option<&Path>) -> Result<Option<Weights>> {
+    match path {
+        Some(p) => Ok(Some(load_weights(net, p)?)),
+        None if net.params_owner == ParamsOwner::Public => bail!(
+            "network `{}` has `params public`: pass its weights with --weights W.safetensors",
+            net.name
+        ),
+        None => Ok(None),
+    }
+}
+
+/// Weights required for evaluation (parameters are inputs or constants).
+pub fn weights_for_eval(net: &Network, path: Option<&Path>) -> Result<Weights> {
+    let needs = net.params().next().is_some();
+    match path {
+        Some(p) => load_weights(net, p),
+        None if needs => bail!(
+            "network `{}` has parameters: pass its weights with --weights W.safetensors",
+            net.name
+        ),
+        None => Ok(Weights::default()),
+    }
+}
+
+/// Parses `--input NAME=FILE` arguments into quantized values, in the order of
+/// the network's inputs; the file kind comes from the extension (.json, .npy,
+/// anything else CSV).
+pub fn load_inputs(net: &Network, args: &[String]) -> Result<Vec<Vec<i64>>> {
+    let mut files: Vec<Option<PathBuf>> = vec![None; net.inputs.len()];
+    for a in args {
+        let (name, file) = a
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--input `{a}`: expected NAME=FILE"))?;
+        let idx = net
+            .inputs
+            .iter()
+            .position(|i| net.tensors[i.tensor].name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = net
+                    .inputs
+                    .iter()
+                    .map(|i| net.tensors[i.tensor].name.as_str())
+                    .collect();
+                anyhow!(
+                    "--input `{a}`: network `{}` has no input `{name}` (its inputs: {})",
+                    net.name,
+                    names.join(", ")
+                )
+            })?;
+        if files[idx].replace(PathBuf::from(file)).is_some() {
+            bail!("--input `{name}` given twice");
+        }
+    }
+    net.inputs
+        .iter()
+        .zip(files)
+        .map(|(inp, file)| {
+            let t = &net.tensors[inp.tensor];
+            let file = file.ok_or_else(|| {
+                anyhow!(
+                    "missing --input {}=FILE ({} values of {})",
+                    t.name,
+                    t.len(),
+                    t.format
+                )
+            })?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let kind = InputKind::from_path(&file.to_string_lossy());
+            let q =
+                load_input(&bytes, kind, t).with_context(|| format!("in {}", file.display()))?;
+            if q.saturated > 0 {
+                eprintln!(
+                    "warning: {} value(s) of input `{}` saturated when quantized to {}",
+                    q.saturated, t.name, t.format
+                );
+            }
+            Ok(q.values)
+        })
+        .collect()
+}
+
+/// A network compiled in memory, with what it was compiled from.
+#[derive(Debug)]
+pub struct Compiled {
+    pub net: Network,
+    pub weights: Option<Weights>,
+    pub circuit: Circuit,
+}
+
+/// Loads, binds (if `weights` is given) and compiles a `.gnet` file.
+pub fn compile(path: &Path, weights: Option<&Path>) -> Result<Compiled> {
+    let net = load_network(path)?;
+    let w = weights_for_compile(&net, weights)?;
+    let circuit = garnet_compiler::compile(&net, w.as_ref())
+        .with_context(|| format!("cannot compile {}", path.display()))?;
+    Ok(Compiled {
+        net,
+        weights: w,
+        circuit,
+    })
+}
+
+impl Compiled {
+    /// The bits of every circuit input from the network inputs and the weights.
+    pub fn input_bits(&self, inputs: &[Vec<i64>]) -> Result<Vec<Vec<bool>>> {
+        Ok(garnet_compiler::circuit_inputs(
+            &self.net,
+            &self.circuit,
+            self.weights.as_ref(),
+            inputs,
+        )?)
+    }
+
+    /// The inputs one party provides, by name (for the two-party commands).
+    #[allow(dead_code)]
+    pub fn party_bits(
+        &self,
+        party: Party,
+        inputs: &[Vec<i64>],
+    ) -> Result<Vec<(String, Vec<bool>)>> {
+        Ok(garnet_compiler::party_inputs(
+            &self.net,
+            &self.circuit,
+            party,
+            self.weights.as_ref(),
+            inputs,
+        )?)
+    }
+}
+
+/// One decoded output as printed: an index as an integer, a tensor as real
+/// values (fixed point / 2^frac, binary ±1) and raw integers.
+pub fn output_json(net: &Network, name: &str, raw: &[i64]) -> serde_json::Value {
+    let Some(o) = net.outputs.iter().find(|o| o.name == name) else {
+        return serde_json::Value::Null;
+    };
+    let t = &net.tensors[o.tensor];
+    match t.format {
+        Format::Index { .. } => serde_json::json!(raw.first().copied().unwrap_or(0)),
+        Format::Fixed { frac, .. } => {
+            let scale = (1u64 << frac) as f64;
+            serde_json::json!({
+                "shape": t.shape,
+                "values": raw.iter().map(|v| *v as f64 / scale).collect::<Vec<_>>(),
+                "raw": raw,
+                "format": t.format.to_string(),
+            })
+        }
+        Format::Binary => serde_json::json!({
+            "shape": t.shape,
+            "values": raw.iter().map(|v| if *v != 0 { 1 } else { -1 }).collect::<Vec<_>>(),
+            "raw": raw,
+            "format": "binary",
+        }),
+    }
+}
+
+/// Prints decoded outputs (in the network's output order), as text or JSON.
+pub fn print_outputs(
+    net: &Network,
+    outputs: &std::collections::BTreeMap<String, Vec<i64>>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> = net
+            .outputs
+            .iter()
+            .map(|o| (o.name.clone(), output_json(net, &o.name, &outputs[&o.name])))
+            .collect();
+        println!("{}", serde_json::json!({ "outputs": map }));
+        return Ok(());
+    }
+    for o in &net.outputs {
+        let raw = &outputs[&o.name];
+        let t = &net.tensors[o.tensor];
+        match t.format {
+            Format::Index { .. } => println!("{} = {}", o.name, raw.first().copied().unwrap_or(0)),
+            _ => {
+                let v = output_json(net, &o.name, raw);
+                println!(
+                    "{} {} = {}  (raw {})",
+                    o.name,
+                    t.format,
+                    v["values"],
+                    serde_json::json!(raw)
+                );
+            }
+        }
+    }
+    Ok(())
+}
