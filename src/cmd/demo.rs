@@ -160,6 +160,15 @@ fn classify(
     Ok((decoded["label"][0], outcome.report))
 }
 
+/// One classified image.
+struct Row {
+    truth: i64,
+    secure: i64,
+    plain: i64,
+    seconds: f64,
+    report: SessionReport,
+}
+
 fn ms(s: f64) -> String {
     format!("{:.1} ms", s * 1e3)
 }
@@ -195,7 +204,7 @@ pub fn run(args: Args) -> Result<()> {
     let server_inputs = demo.server_inputs()?;
     let count = demo.images.len();
 
-    let results = std::thread::scope(|s| -> Result<Vec<(i64, i64, i64, f64, SessionReport)>> {
+    let results = std::thread::scope(|s| -> Result<Vec<Row>> {
         let demo = &demo;
         let server = s.spawn(move || -> Result<()> {
             for _ in 0..count {
@@ -236,7 +245,13 @@ pub fn run(args: Args) -> Result<()> {
             if args.verbose {
                 println!("{report}");
             }
-            rows.push((demo.labels[i], secure, plain, secs, report));
+            rows.push(Row {
+                truth: demo.labels[i],
+                secure,
+                plain,
+                seconds: secs,
+                report,
+            });
         }
         server
             .join()
@@ -245,11 +260,11 @@ pub fn run(args: Args) -> Result<()> {
     })?;
 
     let n = results.len() as f64;
-    let agree = results.iter().filter(|r| r.1 == r.2).count();
-    let correct = results.iter().filter(|r| r.1 == r.0).count();
-    let avg_time = results.iter().map(|r| r.3).sum::<f64>() / n;
+    let agree = results.iter().filter(|r| r.secure == r.plain).count();
+    let correct = results.iter().filter(|r| r.secure == r.truth).count();
+    let avg_time = results.iter().map(|r| r.seconds).sum::<f64>() / n;
     let (sent, received) = results.iter().fold((0, 0), |(s, r), x| {
-        let (a, b) = x.4.total_bytes();
+        let (a, b) = x.report.total_bytes();
         (s + a, r + b)
     });
     println!("\nSummary");
@@ -287,7 +302,7 @@ pub fn run(args: Args) -> Result<()> {
         .map(|&p| {
             let t: f64 = results
                 .iter()
-                .filter_map(|r| r.4.phase(p))
+                .filter_map(|r| r.report.phase(p))
                 .map(|x| x.seconds)
                 .sum();
             format!("{} {}", p.name(), ms(t / n))
