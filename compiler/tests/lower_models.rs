@@ -44,7 +44,11 @@ fn check_model(name: &str, expect_samples: usize) {
     assert_eq!(xs.len(), per * expected.len());
     let circuit = compile(&net, None).expect("compiles");
     let (counts, _) = count(&net, None).expect("counts");
-    assert_eq!(counts.and, circuit.and_count(), "counter vs compiled circuit");
+    assert_eq!(
+        counts.and,
+        circuit.and_count(),
+        "counter vs compiled circuit"
+    );
     let mut samples = Vec::new();
     let mut reference_labels = Vec::new();
     for chunk in xs.chunks(per) {

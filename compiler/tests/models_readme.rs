@@ -73,13 +73,17 @@ fn markers(stem: &str) -> (String, String) {
 
 /// Checks (or with UPDATE_MODELS_README=1 rewrites) the blocks of `models`.
 fn check(models: &[(&str, &str)]) {
+    // Count first, then read-modify-write the file under a lock: the two tests
+    // run in parallel and must not overwrite each other's update.
+    let fresh: Vec<String> = models.iter().map(|(d, s)| block(d, s)).collect();
+    static FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = FILE.lock().unwrap_or_else(|e| e.into_inner());
     let path = models_dir().join("README.md");
     let mut text = std::fs::read_to_string(&path).expect("models/README.md exists");
     let update = std::env::var_os("UPDATE_MODELS_README").is_some();
     let mut stale = Vec::new();
-    for (dir, stem) in models {
+    for ((_, stem), fresh) in models.iter().zip(fresh) {
         let (start, end) = markers(stem);
-        let fresh = block(dir, stem);
         let (Some(a), Some(b)) = (text.find(&start), text.find(&end)) else {
             panic!("models/README.md lacks the markers {start:?} … {end:?}");
         };

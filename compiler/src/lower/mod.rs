@@ -26,7 +26,7 @@ use crate::weights::Weights;
 use garnet_circuits::{Builder, Counter, FixedFormat, Gates, Party, Recipient, ValueType, Wire};
 use garnet_stdlib::{argmax, requantize, zero_extend};
 
-pub use params::{ParamInput, ParamKind, param_inputs};
+pub use params::{ParamInput, ParamKind, param_inputs, threshold_bits};
 
 /// A tensor's value while lowering: one bit vector per element (LSB first).
 pub type Value<B> = Vec<Vec<B>>;
@@ -340,4 +340,79 @@ pub fn count_with(net: &Network, weights: Option<&Weights>) -> Result<Counter, L
     let mut c = Counter::new();
     lower(&mut c, net, weights)?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile_str;
+
+    #[test]
+    fn relu_fuses_only_into_a_sole_consumer_and_dead_layers_are_skipped() {
+        let net = compile_str(
+            "network n { format q = fixed(8, 4); params from server; input x : [4] from client;
+             a = dense(x, 3); ra = relu(a); b = dense(x, 3); rb = relu(b); c = dense(x, 2); rc = relu(c);
+             dead = dense(x, 5); output ra; output rb; output b; output rc; output c2 = argmax(c); }",
+        )
+        .expect("compiles");
+        let plan = Plan::new(&net);
+        let id = |n: &str| net.layer_by_name(n).expect("layer");
+        assert!(plan.fuse_relu[id("a")] && plan.fused_relu[id("ra")]);
+        // b is an output itself, c has two consumers: no fusion
+        assert!(!plan.fuse_relu[id("b")] && !plan.fused_relu[id("rb")]);
+        assert!(!plan.fuse_relu[id("c")] && !plan.fused_relu[id("rc")]);
+        assert!(!plan.live[net.layers[id("dead")].output]);
+        // the dead layer makes no gates but keeps its (empty) section
+        let (total, sections) = crate::count(&net, None).expect("counts");
+        let dead = sections.iter().find(|s| s.0 == "dead").expect("section");
+        assert_eq!(dead.1.and, 0);
+        assert!(total.and > 0);
+    }
+
+    #[test]
+    fn parameter_inputs_follow_the_state_dict() {
+        let net = compile_str(
+            "network n { format q = fixed(16, 8); format p = fixed(8, 4); params from client;
+             input x : q[2, 4, 4] from server;
+             c = conv2d(x, 3, kernel=3, bias=false); bn = batchnorm(c); f = flatten(bn); d : p = dense(f, 2, bias=false);
+             s = sign(d); b1 = bdense(s, 4, bias=false); b2 = bdense(b1, 3); b3 = bdense(b2, 2, scores=true);
+             output b3; }",
+        )
+        .expect("compiles");
+        let got: Vec<(String, ParamKind, usize, usize)> = param_inputs(&net)
+            .into_iter()
+            .map(|p| (p.name, p.kind, p.count, p.elem_bits))
+            .collect();
+        let want = [
+            ("c.weight", ParamKind::Weight, 3 * 2 * 9, 16),
+            ("c.bias", ParamKind::Bias, 3, 16), // the folded batch norm's shift
+            ("d.weight", ParamKind::Weight, 2 * 12, 8),
+            ("b1.weight", ParamKind::BinaryWeight, 8, 1),
+            ("b2.weight", ParamKind::BinaryWeight, 12, 1),
+            ("b2.threshold", ParamKind::Threshold, 3, 3), // 0..=5
+            ("b3.weight", ParamKind::BinaryWeight, 6, 1),
+            ("b3.bias", ParamKind::ScoresBias, 2, 16),
+        ];
+        let want: Vec<(String, ParamKind, usize, usize)> = want
+            .iter()
+            .map(|(n, k, c, b)| (n.to_string(), *k, *c, *b))
+            .collect();
+        assert_eq!(got, want);
+        // the compiled circuit declares exactly these inputs, owned by the client,
+        // after the network input (owned by the server)
+        let c = crate::compile(&net, None).expect("compiles");
+        assert_eq!(c.inputs[0].name, "x");
+        assert_eq!(c.inputs[0].owner, Party::Garbler);
+        assert_eq!(
+            c.inputs[0].ty.format,
+            Some(FixedFormat { bits: 16, frac: 8 })
+        );
+        assert_eq!(c.inputs[0].ty.shape, Some(vec![2, 4, 4]));
+        let names: Vec<&str> = c.inputs[1..].iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, want.iter().map(|w| w.0.as_str()).collect::<Vec<_>>());
+        assert!(c.inputs[1..].iter().all(|i| i.owner == Party::Evaluator));
+        assert_eq!(crate::interface(&net).inputs, c.inputs);
+        assert_eq!(c.outputs[0].recipient, Recipient::Evaluator);
+        assert_eq!(threshold_bits(4), 3);
+    }
 }
