@@ -70,6 +70,24 @@ pub fn weights_for_eval(net: &Network, path: Option<&Path>) -> Result<Weights> {
 /// the network's inputs; the file kind comes from the extension (.json, .npy,
 /// anything else CSV).
 pub fn load_inputs(net: &Network, args: &[String]) -> Result<Vec<Vec<i64>>> {
+    load_party_inputs(net, args, None)
+}
+
+/// The circuit party that provides a network input.
+pub fn circuit_party(p: garnet_compiler::ir::Party) -> Party {
+    match p {
+        garnet_compiler::ir::Party::Client => Party::Evaluator,
+        garnet_compiler::ir::Party::Server => Party::Garbler,
+    }
+}
+
+/// Like [`load_inputs`], but only the inputs of `party` (all when `None`) are read;
+/// the other party's inputs are zeros that the session never uses.
+pub fn load_party_inputs(
+    net: &Network,
+    args: &[String],
+    party: Option<Party>,
+) -> Result<Vec<Vec<i64>>> {
     let mut files: Vec<Option<PathBuf>> = vec![None; net.inputs.len()];
     for a in args {
         let (name, file) = a
@@ -100,6 +118,16 @@ pub fn load_inputs(net: &Network, args: &[String]) -> Result<Vec<Vec<i64>>> {
         .zip(files)
         .map(|(inp, file)| {
             let t = &net.tensors[inp.tensor];
+            if party.is_some_and(|p| p != circuit_party(inp.owner)) {
+                if file.is_some() {
+                    bail!(
+                        "--input {}: that input belongs to the other party ({:?})",
+                        t.name,
+                        inp.owner
+                    );
+                }
+                return Ok(vec![0; t.len()]);
+            }
             let file = file.ok_or_else(|| {
                 anyhow!(
                     "missing --input {}=FILE ({} values of {})",

@@ -32,11 +32,17 @@ use std::time::{Duration, Instant};
 /// Arguments every two-party command shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
-    /// A circuit file: .gcirc (streamed, never held in memory) or Bristol.
+    /// A circuit file: .gcirc (streamed, never held in memory) or Bristol; or a .gnet
+    /// network, compiled in memory (both parties must compile the same source).
     pub file: PathBuf,
-    /// This party's input values: NAME=VALUE, VALUE decimal (negative = two's complement), 0x… or 0b….
-    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    /// This party's inputs. Circuits: NAME=VALUE, VALUE decimal (negative = two's
+    /// complement), 0x… or 0b…. Networks: NAME=FILE, a JSON array, .npy or CSV of reals.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
+    /// For a .gnet network: the weights (.safetensors). The party that owns the parameters
+    /// passes them; with `params public` both parties do.
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights: Option<PathBuf>,
     /// Who owns each input value, in order: `garbler`/`g` or `evaluator`/`e`, comma-separated
     /// (default: the circuit's owners; for Bristol files value 0 is the garbler's, the rest the
     /// evaluator's). Both parties must give the same list.
@@ -121,12 +127,14 @@ enum Gates {
     Synthetic(AndLayers),
 }
 
-/// A circuit ready for sessions: its inputs/outputs/wires, its digest, its gates.
+/// A circuit ready for sessions: its inputs/outputs/wires, its digest, its gates,
+/// and the network it was compiled from, if any.
 struct Loaded {
     meta: Circuit,
     digest: [u8; 32],
     gate_count: u64,
     gates: Gates,
+    network: Option<super::network::Compiled>,
 }
 
 fn parse_owner(s: &str) -> Result<Party> {
@@ -145,6 +153,26 @@ fn open_gcirc(path: &Path) -> Result<GateReader<BufReader<std::fs::File>>> {
 
 fn load(common: &Common) -> Result<Loaded> {
     let path = &common.file;
+    if super::network::is_network(path) {
+        if common.owners.is_some() {
+            bail!("--owners is for circuit files: a .gnet network names its owners itself");
+        }
+        let compiled = super::network::compile(path, common.weights.as_deref())?;
+        let meta = compiled.circuit.clone();
+        return Ok(Loaded {
+            digest: garnet_circuits::format::gcirc::digest(&meta),
+            gate_count: meta.gates.len() as u64,
+            meta,
+            gates: Gates::Memory,
+            network: Some(compiled),
+        });
+    }
+    if common.weights.is_some() {
+        bail!(
+            "--weights is for .gnet networks; {} is a circuit file",
+            path.display()
+        );
+    }
     let mut head = [0u8; 8];
     let is_gcirc = {
         let mut f =
@@ -171,6 +199,7 @@ fn load(common: &Common) -> Result<Loaded> {
             digest,
             gate_count: h.gates,
             gates: Gates::Gcirc(path.clone()),
+            network: None,
         }
     } else {
         let c = super::load::circuit(path)?;
@@ -182,6 +211,7 @@ fn load(common: &Common) -> Result<Loaded> {
             meta: c,
             digest,
             gates: Gates::Memory,
+            network: None,
         }
     };
     if let Some(owners) = &common.owners {
@@ -207,7 +237,58 @@ fn load(common: &Common) -> Result<Loaded> {
 }
 
 /// This party's inputs as one vector per circuit input (empty for the peer's).
-fn party_inputs(c: &Circuit, assignments: &[String], party: Party) -> Result<Vec<Vec<bool>>> {
+fn party_inputs(l: &Loaded, assignments: &[String], party: Party) -> Result<Vec<Vec<bool>>> {
+    match &l.network {
+        Some(n) => network_inputs(n, assignments, party),
+        None => circuit_inputs(&l.meta, assignments, party),
+    }
+}
+
+/// A network party's input bits: its input files and, if it owns them, the weights.
+fn network_inputs(
+    n: &super::network::Compiled,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
+    use garnet_compiler::ir::ParamsOwner;
+    let net = &n.net;
+    let values = super::network::load_party_inputs(net, assignments, Some(party))?;
+    let owns_params = matches!(net.params_owner,
+        ParamsOwner::Party(p) if super::network::circuit_party(p) == party);
+    let all: Vec<Vec<bool>> = if owns_params {
+        if n.weights.is_none() {
+            bail!(
+                "this party provides the parameters of `{}`: pass --weights W.safetensors",
+                net.name
+            );
+        }
+        garnet_compiler::circuit_inputs(net, &n.circuit, n.weights.as_ref(), &values)?
+    } else {
+        // Network inputs come first in the circuit; the parameters are the peer's.
+        net.inputs
+            .iter()
+            .zip(&values)
+            .map(|(i, v)| {
+                let t = &net.tensors[i.tensor];
+                garnet_compiler::tensor_bits(&t.name, v, t.len(), t.format)
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(n.circuit
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, spec)| {
+            if spec.owner == party {
+                all.get(k).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect())
+}
+
+fn circuit_inputs(c: &Circuit, assignments: &[String], party: Party) -> Result<Vec<Vec<bool>>> {
     let mut ours = collect_inputs(c, assignments, Some(party))
         .context("bad --input")?
         .into_iter();
@@ -311,11 +392,40 @@ fn timeout(secs: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Prints the outputs a party learned: decoded values for a network (as `garnet eval`
+/// prints them), hex and decimal for a circuit.
+fn print_learned(l: &Loaded, outputs: &[Option<Vec<bool>>], json: bool) -> Result<()> {
+    let Some(n) = &l.network else {
+        let (view, bits) = learned(&l.meta, outputs);
+        return super::eval::print_outputs(&view, &bits, json);
+    };
+    // Unknown outputs decode from zeros and are then left out.
+    let full: Vec<Vec<bool>> = l
+        .meta
+        .outputs
+        .iter()
+        .zip(outputs)
+        .map(|(spec, o)| o.clone().unwrap_or_else(|| vec![false; spec.bits.len()]))
+        .collect();
+    let decoded = garnet_compiler::decode_outputs(&n.net, &full)?;
+    let mut view = n.net.clone();
+    let known: Vec<&str> = l
+        .meta
+        .outputs
+        .iter()
+        .zip(outputs)
+        .filter(|(_, o)| o.is_some())
+        .map(|(spec, _)| spec.name.as_str())
+        .collect();
+    view.outputs.retain(|o| known.contains(&o.name.as_str()));
+    super::network::print_outputs(&view, &decoded, json)
+}
+
 /// The outputs a party learned, as a circuit-shaped (name, bits) list.
-fn learned(c: &Circuit, o: &SessionOutcome) -> (Circuit, Vec<Vec<bool>>) {
+fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool>>) {
     let mut view = Circuit::default();
     let mut bits = Vec::new();
-    for (spec, v) in c.outputs.iter().zip(&o.outputs) {
+    for (spec, v) in c.outputs.iter().zip(outputs) {
         if let Some(v) = v {
             view.outputs.push(spec.clone());
             bits.push(v.clone());
@@ -329,11 +439,7 @@ fn learned(c: &Circuit, o: &SessionOutcome) -> (Circuit, Vec<Vec<bool>>) {
 
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
     let loaded = Arc::new(load(&args.common)?);
-    let inputs = Arc::new(party_inputs(
-        &loaded.meta,
-        &args.common.inputs,
-        Party::Garbler,
-    )?);
+    let inputs = Arc::new(party_inputs(&loaded, &args.common.inputs, Party::Garbler)?);
     let to = timeout(args.common.timeout)?;
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -347,7 +453,7 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         let out = session(Party::Garbler, &mut ch, &loaded, &inputs, Some(&mut cb));
         p.finish();
         let out = out.with_context(|| format!("session with {peer} failed"))?;
-        print_garbler_outcome(&loaded.meta, &out, &peer.to_string());
+        print_garbler_outcome(&loaded, &out, &peer.to_string());
         return Ok(());
     }
     let opts = ServeOptions {
@@ -362,24 +468,18 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "?".into());
         match session(Party::Garbler, &mut ch, &l2, &i2, None) {
-            Ok(out) => print_garbler_outcome(&l2.meta, &out, &peer),
+            Ok(out) => print_garbler_outcome(&l2, &out, &peer),
             Err(e) => eprintln!("garbler: session with {peer} failed: {e:#}"),
         }
     })?;
     Ok(())
 }
 
-fn print_garbler_outcome(c: &Circuit, out: &SessionOutcome, peer: &str) {
-    let (view, bits) = learned(c, out);
-    let mut lines = format!("garbler: session with {peer} done\n");
-    for (spec, v) in view.outputs.iter().zip(&bits) {
-        lines += &format!("{} = {}\n", spec.name, garnet_circuits::values::to_hex(v));
-    }
-    lines += &out.report.to_string();
-    eprintln!("{lines}");
-    if !bits.is_empty() {
-        for (spec, v) in view.outputs.iter().zip(&bits) {
-            println!("{} = {}", spec.name, garnet_circuits::values::to_hex(v));
+fn print_garbler_outcome(l: &Loaded, out: &SessionOutcome, peer: &str) {
+    eprintln!("garbler: session with {peer} done\n{}", out.report);
+    if out.outputs.iter().any(|o| o.is_some()) {
+        if let Err(e) = print_learned(l, &out.outputs, false) {
+            eprintln!("garbler: cannot print the outputs of the session with {peer}: {e:#}");
         }
         let _ = std::io::stdout().flush();
     }
@@ -390,7 +490,7 @@ fn print_garbler_outcome(c: &Circuit, out: &SessionOutcome, peer: &str) {
 
 pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let loaded = load(&args.common)?;
-    let inputs = party_inputs(&loaded.meta, &args.common.inputs, Party::Evaluator)?;
+    let inputs = party_inputs(&loaded, &args.common.inputs, Party::Evaluator)?;
     let to = timeout(args.common.timeout)?;
     let mut ch = TcpChannel::connect(args.connect.as_str(), timeout(args.connect_timeout)?, to)?;
     let mut p = Progress::new(loaded.gate_count);
@@ -398,8 +498,7 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let out = session(Party::Evaluator, &mut ch, &loaded, &inputs, Some(&mut cb));
     p.finish();
     let out = out?;
-    let (view, bits) = learned(&loaded.meta, &out);
-    super::eval::print_outputs(&view, &bits, args.json)?;
+    print_learned(&loaded, &out.outputs, args.json)?;
     eprintln!("{}", out.report);
     Ok(())
 }
@@ -409,31 +508,49 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
 
 pub fn run_run(args: RunArgs) -> Result<()> {
     let loaded = load(&args.common)?;
-    let all = collect_inputs(&loaded.meta, &args.common.inputs, None).context("bad --input")?;
-    let split = |p: Party| -> Vec<Vec<bool>> {
-        loaded
-            .meta
-            .inputs
-            .iter()
-            .zip(&all)
-            .map(|(s, v)| if s.owner == p { v.clone() } else { Vec::new() })
-            .collect()
+    let (gi, ei) = if let Some(n) = &loaded.network {
+        // Each side gets the --input files of its own network inputs.
+        let own = |p: Party| -> Vec<String> {
+            args.common
+                .inputs
+                .iter()
+                .filter(|a| {
+                    let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+                    !n.net.inputs.iter().any(|i| {
+                        n.net.tensors[i.tensor].name == name
+                            && super::network::circuit_party(i.owner) != p
+                    })
+                })
+                .cloned()
+                .collect()
+        };
+        (
+            party_inputs(&loaded, &own(Party::Garbler), Party::Garbler)?,
+            party_inputs(&loaded, &own(Party::Evaluator), Party::Evaluator)?,
+        )
+    } else {
+        let all = collect_inputs(&loaded.meta, &args.common.inputs, None).context("bad --input")?;
+        let split = |p: Party| -> Vec<Vec<bool>> {
+            loaded
+                .meta
+                .inputs
+                .iter()
+                .zip(&all)
+                .map(|(s, v)| if s.owner == p { v.clone() } else { Vec::new() })
+                .collect()
+        };
+        (split(Party::Garbler), split(Party::Evaluator))
     };
-    let (gi, ei) = (split(Party::Garbler), split(Party::Evaluator));
     let to = timeout(args.common.timeout)?;
     let (g, e) = both_parties(&loaded, &gi, &ei, args.in_memory, to)?;
     // Every output is learned by one side or both (and both agree).
-    let outputs: Vec<Vec<bool>> = g
+    let outputs: Vec<Option<Vec<bool>>> = g
         .outputs
         .iter()
         .zip(&e.outputs)
-        .map(|(a, b)| b.clone().or_else(|| a.clone()).unwrap_or_default())
+        .map(|(a, b)| b.clone().or_else(|| a.clone()))
         .collect();
-    let view = Circuit {
-        outputs: loaded.meta.outputs.clone(),
-        ..Circuit::default()
-    };
-    super::eval::print_outputs(&view, &outputs, args.json)?;
+    print_learned(&loaded, &outputs, args.json)?;
     let reports = format!("{}\n{}", g.report, e.report);
     if args.json {
         eprintln!("{reports}");
@@ -500,6 +617,7 @@ fn synthetic(ands: u64) -> Loaded {
         digest: s.digest(),
         gate_count: s.gates(),
         gates: Gates::Synthetic(s),
+        network: None,
     }
 }
 

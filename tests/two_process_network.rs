@@ -1,0 +1,117 @@
+//! A trained network between two `garnet` processes, as the README shows it: the
+//! server garbles `digits.gnet` with its weights, the client evaluates with an image.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const EXE: &str = env!("CARGO_BIN_EXE_garnet");
+
+fn model(file: &str) -> String {
+    format!("{}/models/digits/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json_label(stdout: &[u8]) -> i64 {
+    let v: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(stdout)));
+    v["outputs"]["label"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no label in {v}"))
+}
+
+#[test]
+fn garbler_and_evaluator_processes_classify_like_the_reference() {
+    for sample in [
+        "inputs/sample_0.json",
+        "inputs/sample_1.csv",
+        "inputs/sample_0.npy",
+    ] {
+        let mut server = Command::new(EXE)
+            .args([
+                "garble",
+                &model("digits.gnet"),
+                "--weights",
+                &model("digits.safetensors"),
+            ])
+            .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+        let first = lines.next().expect("the garbler printed nothing").unwrap();
+        let addr = first
+            .strip_prefix("garbler: listening on ")
+            .unwrap_or_else(|| panic!("unexpected: {first}"))
+            .trim()
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        let client = Command::new(EXE)
+            .args([
+                "evaluate",
+                &model("digits.gnet"),
+                "--connect",
+                &addr,
+                "--json",
+            ])
+            .args([
+                "--input",
+                &format!("image={}", model(sample)),
+                "--timeout",
+                "20",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            client.status.success(),
+            "{}",
+            String::from_utf8_lossy(&client.stderr)
+        );
+        assert!(server.wait().unwrap().success(), "the garbler failed");
+        let reference = Command::new(EXE)
+            .args([
+                "eval",
+                &model("digits.gnet"),
+                "--weights",
+                &model("digits.safetensors"),
+            ])
+            .args([
+                "--input",
+                &format!("image={}", model(sample)),
+                "--reference",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            reference.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reference.stderr)
+        );
+        assert_eq!(
+            json_label(&client.stdout),
+            json_label(&reference.stdout),
+            "{sample}"
+        );
+        // The client's report must not leak labels or Δ: it only has sizes and times.
+        let report = String::from_utf8_lossy(&client.stderr);
+        assert!(report.contains("evaluation"), "{report}");
+    }
+}
+
+#[test]
+fn the_parameter_owner_must_bring_weights() {
+    let out = Command::new(EXE)
+        .args([
+            "garble",
+            &model("digits.gnet"),
+            "--listen",
+            "127.0.0.1:0",
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--weights"), "{err}");
+}
