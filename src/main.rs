@@ -43,7 +43,26 @@ enum Command {
     Bench(cmd::twoparty::BenchArgs),
 }
 
+/// A reader that closed our standard output (`garnet stats … | head`) ends the program
+/// quietly, as it would a Unix tool, instead of a panic from `println!`.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141); // 128 + SIGPIPE, what a shell reports for such a tool
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),

@@ -67,7 +67,10 @@ impl std::ops::Sub for GateCounts {
     }
 }
 
-const CACHE_BITS: u32 = 20;
+/// 2^16 entries of 16 bytes: 1 MiB, which stays in L2. Larger tables catch a few more
+/// far-apart duplicates (0.01% of ANDs on the MiniONN network) but miss the cache on
+/// nearly every gate, which made counting huge networks twice as slow.
+const CACHE_BITS: u32 = 16;
 
 #[derive(Copy, Clone, Default)]
 struct CacheEntry {

@@ -23,8 +23,7 @@
 //! full adder, which keeps the tree shallow. The result is taken modulo 2^width;
 //! the top column needs no carries, so its reduction is all XOR.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use garnet_circuits::Gates;
 
@@ -44,29 +43,46 @@ struct Pair<B> {
     depth: u32,
 }
 
-/// The bits of one column, with estimated AND-depths.
+/// The bits of one column, with estimated AND-depths, taken shallowest first and,
+/// among equally deep bits, first in first out. Depths are small integers, so a
+/// queue per depth (a bucket queue) gives that order in constant time per bit.
 #[derive(Debug)]
 struct Column<B> {
-    bits: Vec<B>,
-    heap: BinaryHeap<Reverse<(u32, usize)>>,
+    by_depth: Vec<VecDeque<B>>,
+    shallowest: usize,
+    len: usize,
 }
 
 impl<B: Copy> Column<B> {
     fn new() -> Self {
         Column {
-            bits: Vec::new(),
-            heap: BinaryHeap::new(),
+            by_depth: Vec::new(),
+            shallowest: 0,
+            len: 0,
         }
     }
     fn push(&mut self, bit: B, depth: u32) {
-        self.heap.push(Reverse((depth, self.bits.len())));
-        self.bits.push(bit);
+        let d = depth as usize;
+        if self.by_depth.len() <= d {
+            self.by_depth.resize_with(d + 1, VecDeque::new);
+        }
+        self.by_depth[d].push_back(bit);
+        self.shallowest = self.shallowest.min(d);
+        self.len += 1;
     }
     fn pop(&mut self) -> Option<(B, u32)> {
-        self.heap.pop().map(|Reverse((d, i))| (self.bits[i], d))
+        if self.len == 0 {
+            return None;
+        }
+        while self.by_depth[self.shallowest].is_empty() {
+            self.shallowest += 1;
+        }
+        self.len -= 1;
+        let bit = self.by_depth[self.shallowest].pop_front()?;
+        Some((bit, self.shallowest as u32))
     }
     fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 }
 
