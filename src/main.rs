@@ -26,7 +26,7 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Compile a network (.gnet) to a circuit (.gcirc, optionally Bristol text).
     Compile(cmd::compile::Args),
-    /// Gate counts, depth, live wires and estimated traffic of a circuit.
+    /// Gate counts, depth, live wires and estimated traffic of a circuit or a .gnet network.
     Stats(cmd::stats::Args),
     /// Convert between .gcirc and Bristol Fashion.
     Convert(cmd::convert::Args),

@@ -88,7 +88,7 @@ pub struct EvaluateArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: Common,
-    /// Print `{"outputs": {NAME: "0x…"}}` like `garnet eval --json` (reports go to stderr).
+    /// Print the outputs as JSON, as `garnet eval --json` does (reports go to stderr).
     #[arg(long)]
     pub json: bool,
     /// Connect the two parties with an in-memory channel instead of loopback TCP.
