@@ -79,7 +79,7 @@ pub struct EvaluateArgs {
     /// Connect timeout in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub connect_timeout: f64,
-    /// Print `{"outputs": {NAME: "0x…"}}` instead of text (the report then goes to stderr).
+    /// Print the outputs as JSON, as `garnet eval --json` does (the report then goes to stderr).
     #[arg(long)]
     pub json: bool,
 }
