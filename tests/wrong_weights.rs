@@ -29,7 +29,8 @@ fn serialize(ts: &[(String, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
     safetensors::serialize(views, &None).unwrap()
 }
 
-fn eval_with(name: &str, bytes: &[u8]) -> String {
+/// `garnet eval` of the digits model with the weights in `bytes`.
+fn eval_weights(name: &str, bytes: &[u8]) -> std::process::Output {
     let path = std::env::temp_dir().join(format!(
         "garnet-wrong-{}-{name}.safetensors",
         std::process::id()
@@ -49,6 +50,12 @@ fn eval_with(name: &str, bytes: &[u8]) -> String {
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&path);
+    out
+}
+
+/// The error of a run that must fail.
+fn eval_with(name: &str, bytes: &[u8]) -> String {
+    let out = eval_weights(name, bytes);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{name}: accepted the broken weights");
     assert!(!err.contains("panicked"), "{name}: {err}");
@@ -70,47 +77,17 @@ fn find<'a>(
 
 #[test]
 fn the_untouched_file_works() {
-    let out = Command::new(env!("CARGO_BIN_EXE_garnet"))
-        .args([
-            "eval",
-            &model("digits.gnet"),
-            "--weights",
-            &model("digits.safetensors"),
-        ])
-        .args([
-            "--input",
-            &format!("image={}", model("inputs/sample_0.json")),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // A re-serialized copy is accepted too, so the failures below are the alterations'.
-    let copy = serialize(&tensors());
-    let path = std::env::temp_dir().join(format!("garnet-copy-{}.safetensors", std::process::id()));
-    std::fs::write(&path, copy).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_garnet"))
-        .args([
-            "eval",
-            &model("digits.gnet"),
-            "--weights",
-            path.to_str().unwrap(),
-        ])
-        .args([
-            "--input",
-            &format!("image={}", model("inputs/sample_0.json")),
-        ])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The original and a re-serialized copy are accepted, so the failures below are
+    // the alterations'.
+    let original = std::fs::read(model("digits.safetensors")).unwrap();
+    for (name, bytes) in [("original", original), ("copy", serialize(&tensors()))] {
+        let out = eval_weights(name, &bytes);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
