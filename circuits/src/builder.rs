@@ -79,13 +79,70 @@ struct CacheEntry {
     node: u32,
 }
 
+/// Gates per chunk of a [`GateStore`].
+const CHUNK_BITS: u32 = 20;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// SSA gates packed one per `u64` (op in bits 62-63, `b` in bits 31-61, `a` in
+/// bits 0-30; the output is implicit: the inputs, then one node per gate in order),
+/// in chunks of fixed size, so growing never copies or doubles: 8 bytes a gate.
+#[derive(Default)]
+pub(crate) struct GateStore {
+    chunks: Vec<Box<[u64]>>,
+    len: usize,
+}
+
+impl GateStore {
+    fn push(&mut self, op: Op, a: u32, b: u32) {
+        debug_assert!(a < 1 << 31 && b < 1 << 31);
+        let i = self.len & (CHUNK - 1);
+        if i == 0 {
+            self.chunks.push(vec![0u64; CHUNK].into_boxed_slice());
+        }
+        let packed = (op as u64) << 62 | (b as u64) << 31 | a as u64;
+        self.chunks[self.len >> CHUNK_BITS][i] = packed;
+        self.len += 1;
+    }
+
+    /// Number of gates.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Gate `i` as (op, a, b), operands as stored.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> (Op, u32, u32) {
+        let packed = self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)];
+        let op = match packed >> 62 {
+            0 => Op::Xor,
+            1 => Op::And,
+            _ => Op::Not,
+        };
+        (
+            op,
+            (packed & 0x7fff_ffff) as u32,
+            (packed >> 31 & 0x7fff_ffff) as u32,
+        )
+    }
+}
+
+/// A built circuit before the passes: SSA gates in a [`GateStore`] over wire ids
+/// (the inputs are wires `0..input_bits`, gate `k` writes wire `input_bits + k`).
+pub(crate) struct BuiltParts {
+    pub(crate) store: GateStore,
+    pub(crate) inputs: Vec<InputSpec>,
+    pub(crate) outputs: Vec<OutputSpec>,
+    pub(crate) sections: Vec<Section>,
+    pub(crate) input_bits: u64,
+}
+
 /// The simplifying core shared by [`Builder`] and [`Counter`].
 struct Core {
     next_node: u32,
     cache: Vec<CacheEntry>,
     counts: GateCounts,
-    /// Gates in SSA form, node ids (not yet circuit wires); `None` when only counting.
-    gates: Option<Vec<Gate>>,
+    /// Gates in SSA form, wire ids (node id − 1); `None` when only counting.
+    gates: Option<GateStore>,
     inputs: Vec<InputSpec>,
     outputs: Vec<(String, Recipient, Vec<Wire>, ValueType)>,
     /// Section names with the gate counts at their start.
@@ -98,7 +155,7 @@ impl Core {
             next_node: 1,
             cache: Vec::new(),
             counts: GateCounts::default(),
-            gates: record.then(Vec::new),
+            gates: record.then(GateStore::default),
             inputs: Vec::new(),
             outputs: Vec::new(),
             sections: Vec::new(),
@@ -149,12 +206,7 @@ impl Core {
         let node = self.fresh();
         self.counts.bump(op);
         if let Some(g) = &mut self.gates {
-            g.push(Gate {
-                op,
-                a,
-                b,
-                out: node,
-            });
+            g.push(op, a - 1, b - 1);
         }
         self.cache[slot] = CacheEntry { key, node };
         node
@@ -235,6 +287,9 @@ impl Core {
 
 /// Builds a [`Circuit`] in SSA form (one wire per gate); run
 /// [`crate::passes::optimize`] on the result to drop dead gates and reuse slots.
+/// Gates are kept compactly (8 bytes each, in fixed-size chunks) until
+/// [`Builder::finish`] expands them; [`crate::passes::optimize_into_gcirc`] instead
+/// streams the optimized circuit to a `.gcirc` writer straight from that store.
 pub struct Builder {
     core: Core,
 }
@@ -285,18 +340,32 @@ impl Builder {
 
     /// The circuit built so far, in SSA form: node n is wire n − 1.
     pub fn finish(self) -> Circuit {
+        let parts = self.into_parts();
+        let n_in = parts.input_bits as u32;
+        let store = parts.store;
+        let mut gates = Vec::with_capacity(store.len());
+        for i in 0..store.len() {
+            let (op, a, b) = store.get(i);
+            gates.push(Gate {
+                op,
+                a,
+                b,
+                out: n_in + i as u32,
+            });
+        }
+        drop(store);
+        Circuit {
+            wires: n_in + gates.len() as u32,
+            inputs: parts.inputs,
+            outputs: parts.outputs,
+            gates,
+            sections: parts.sections,
+        }
+    }
+
+    /// The circuit built so far with its gates still in the compact store.
+    pub(crate) fn into_parts(self) -> BuiltParts {
         let core = self.core;
-        let gates: Vec<Gate> = core
-            .gates
-            .unwrap_or_default()
-            .into_iter()
-            .map(|g| Gate {
-                op: g.op,
-                a: g.a - 1,
-                b: g.b - 1,
-                out: g.out - 1,
-            })
-            .collect();
         let mut sections = Vec::new();
         for (i, (name, start)) in core.sections.iter().enumerate() {
             let end = core.sections.get(i + 1).map_or(core.counts, |s| s.1);
@@ -324,12 +393,13 @@ impl Builder {
                 ty,
             })
             .collect();
-        Circuit {
+        let input_bits = core.inputs.iter().map(|i| i.bits as u64).sum();
+        BuiltParts {
+            store: core.gates.unwrap_or_default(),
             inputs: core.inputs,
             outputs,
-            gates,
-            wires: core.next_node - 1,
             sections,
+            input_bits,
         }
     }
 }

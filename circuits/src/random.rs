@@ -114,6 +114,16 @@ pub fn random_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
 /// Random gates fed through the simplifying [`Builder`] (constants included), for
 /// checking that simplification never changes a result. Returns the built circuit.
 pub fn random_built_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
+    random_builder(rng, spec).finish()
+}
+
+/// The builder [`random_built_circuit`] finishes, with sections every
+/// `spec.gates / 3 + 1` operations when `sections` is set.
+pub fn random_builder_with_sections(
+    rng: &mut impl Rng,
+    spec: &RandomSpec,
+    sections: bool,
+) -> Builder {
     let mut b = Builder::new();
     let mut pool = Vec::new();
     for (i, &w) in spec.input_widths.iter().enumerate() {
@@ -121,7 +131,10 @@ pub fn random_built_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
     }
     pool.push(b.zero());
     pool.push(b.one());
-    for _ in 0..spec.gates {
+    for step in 0..spec.gates {
+        if sections && step % (spec.gates / 3 + 1) == 0 {
+            b.section(&format!("s{step}"));
+        }
         let lo = if spec.window == 0 {
             0
         } else {
@@ -150,5 +163,10 @@ pub fn random_built_circuit(rng: &mut impl Rng, spec: &RandomSpec) -> Circuit {
             .collect();
         b.output(&format!("out{i}"), recipient(i), &bits);
     }
-    b.finish()
+    b
+}
+
+/// The builder [`random_built_circuit`] finishes (no sections).
+pub fn random_builder(rng: &mut impl Rng, spec: &RandomSpec) -> Builder {
+    random_builder_with_sections(rng, spec, false)
 }

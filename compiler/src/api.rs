@@ -6,6 +6,7 @@ use crate::lower::params::param_bits;
 use crate::lower::{self, LowerError, param_inputs, party, recipient, value_type};
 use crate::weights::Weights;
 use garnet_circuits::bits::{from_i128, to_i128, to_u128};
+use garnet_circuits::passes::StreamSummary;
 use garnet_circuits::{Builder, Circuit, GateCounts, InputSpec, OutBit, OutputSpec, Party, passes};
 use std::collections::BTreeMap;
 
@@ -60,9 +61,29 @@ pub enum CompileError {
 /// same network and weights always give the same circuit. `weights` are required
 /// for `params public`, and unused otherwise.
 pub fn compile(net: &Network, weights: Option<&Weights>) -> Result<Circuit, CompileError> {
+    Ok(passes::optimize(lower_to_builder(net, weights)?.finish()))
+}
+
+/// `net` lowered onto a [`Builder`], before any pass: [`compile`] is
+/// `passes::optimize(lower_to_builder(net, weights)?.finish())`.
+pub fn lower_to_builder(net: &Network, weights: Option<&Weights>) -> Result<Builder, CompileError> {
     let mut b = Builder::new();
     lower::lower(&mut b, net, weights)?;
-    Ok(passes::optimize(b.finish()))
+    Ok(b)
+}
+
+/// [`compile`] written straight to `.gcirc` in bounded memory: the gates stay in
+/// the builder's compact store (8 bytes a gate) and the passes stream over it (see
+/// [`passes::optimize_into_gcirc`]). The bytes equal
+/// `gcirc::to_bytes(&compile(net, weights)?)`. The outer error is the compile
+/// error, the inner one a write error.
+pub fn compile_to_gcirc<W: std::io::Write>(
+    net: &Network,
+    weights: Option<&Weights>,
+    out: W,
+) -> Result<std::io::Result<StreamSummary>, CompileError> {
+    let b = lower_to_builder(net, weights)?;
+    Ok(passes::optimize_into_gcirc(b, out))
 }
 
 /// Gate counts of [`compile`]'s circuit, total and per layer (section), from a

@@ -22,8 +22,8 @@ pub mod resolve;
 pub mod weights;
 
 pub use api::{
-    CompileError, circuit_inputs, compile, count, decode_outputs, interface, party_inputs,
-    tensor_bits,
+    CompileError, circuit_inputs, compile, compile_to_gcirc, count, decode_outputs, interface,
+    lower_to_builder, party_inputs, tensor_bits,
 };
 pub use diagnostics::{Diagnostic, FileId, Sources, Span, render};
 

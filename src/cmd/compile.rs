@@ -2,8 +2,10 @@
 
 use anyhow::{Context, Result};
 use garnet_circuits::format::{Format, write_file};
+use garnet_circuits::passes::{StreamSummary, optimize_into_gcirc};
 use garnet_circuits::stats::Stats;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,11 +26,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let c = super::network::compile(&args.file, args.weights.as_deref())?;
     let out = args
         .output
         .clone()
         .unwrap_or_else(|| args.file.with_extension("gcirc"));
+    if args.bristol.is_none() && !args.stats {
+        return run_streaming(&args, &out);
+    }
+    // Bristol text and statistics need the whole circuit in memory.
+    let c = super::network::compile(&args.file, args.weights.as_deref())?;
     write_file(&out, &c.circuit, Format::Gcirc)
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
@@ -47,5 +53,32 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", args.file.display());
         print!("{}", Stats::of(&c.circuit));
     }
+    Ok(())
+}
+
+/// Only the `.gcirc` file: the passes stream over the builder's compact gate store
+/// and the file is written gate by gate, in bounded memory (same bytes as the
+/// in-memory path).
+fn run_streaming(args: &Args, out: &Path) -> Result<()> {
+    let net = super::network::load_network(&args.file)?;
+    let w = super::network::weights_for_compile(&net, args.weights.as_deref())?;
+    let b = garnet_compiler::lower_to_builder(&net, w.as_ref())
+        .with_context(|| format!("cannot compile {}", args.file.display()))?;
+    drop(w);
+    let write = || -> std::io::Result<StreamSummary> {
+        let file = std::fs::File::create(out)?;
+        let mut bw = std::io::BufWriter::with_capacity(1 << 16, file);
+        let summary = optimize_into_gcirc(b, &mut bw)?;
+        bw.flush()?;
+        Ok(summary)
+    };
+    let s = write().with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} gates, {} AND, {} wires)",
+        out.display(),
+        s.gates,
+        s.and_gates,
+        s.wires
+    );
     Ok(())
 }

@@ -60,6 +60,12 @@
 //! operand's slot. Either way most gates take 4 bytes. The fixed-size fields (rather
 //! than varints) let the reader decode a gate without data-dependent branches.
 //!
+//! # Writing
+//!
+//! [`write`] and [`to_bytes`] encode a whole [`Circuit`]; [`Writer`] encodes the same
+//! bytes from a header and then one gate at a time, so a circuit never has to be in
+//! memory at once (both share one encoder).
+//!
 //! # Reading
 //!
 //! [`GateReader`] parses and validates the header, then yields gates one by one,
@@ -156,22 +162,6 @@ fn put_type(buf: &mut Vec<u8>, ty: &ValueType) {
     }
 }
 
-/// Buffers encoded bytes, hashes them and passes them on.
-struct Sink<'a, W: Write> {
-    out: &'a mut W,
-    buf: Vec<u8>,
-    hasher: Sha256,
-}
-
-impl<W: Write> Sink<'_, W> {
-    fn flush_buf(&mut self) -> io::Result<()> {
-        self.hasher.update(&self.buf);
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
-    }
-}
-
 /// The writer's (and reader's) running state for gate records.
 #[derive(Clone, Copy)]
 struct Cursor {
@@ -254,19 +244,21 @@ fn encode_gate(buf: &mut Vec<u8>, g: &Gate, cur: &mut Cursor) {
     cur.hw = cur.hw.max(out as i64 + 1);
 }
 
-fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
-    let mut s = Sink {
-        out,
-        buf: Vec::with_capacity(1 << 17),
-        hasher: Sha256::new(),
-    };
-    let buf = &mut s.buf;
+/// Appends everything before the gate blocks.
+fn put_header(
+    buf: &mut Vec<u8>,
+    wires: u32,
+    gates: u64,
+    inputs: &[InputSpec],
+    outputs: &[OutputSpec],
+    sections: &[Section],
+) {
     buf.extend_from_slice(&MAGIC);
     buf.extend_from_slice(&VERSION.to_le_bytes());
-    put_varint(buf, c.wires as u64);
-    put_varint(buf, c.gates.len() as u64);
-    put_varint(buf, c.inputs.len() as u64);
-    for i in &c.inputs {
+    put_varint(buf, wires as u64);
+    put_varint(buf, gates);
+    put_varint(buf, inputs.len() as u64);
+    for i in inputs {
         put_name(buf, &i.name);
         buf.push(match i.owner {
             Party::Garbler => 0,
@@ -275,9 +267,8 @@ fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
         put_varint(buf, i.bits as u64);
         put_type(buf, &i.ty);
     }
-    put_varint(buf, c.outputs.len() as u64);
-    for o in &c.outputs {
-        let buf = &mut s.buf;
+    put_varint(buf, outputs.len() as u64);
+    for o in outputs {
         put_name(buf, &o.name);
         buf.push(match o.recipient {
             Recipient::Garbler => 0,
@@ -295,42 +286,136 @@ fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
             );
         }
         put_type(buf, &o.ty);
-        if buf.len() >= BLOCK_TARGET {
-            s.flush_buf()?;
-        }
     }
-    let buf = &mut s.buf;
-    put_varint(buf, c.sections.len() as u64);
-    for sec in &c.sections {
+    put_varint(buf, sections.len() as u64);
+    for sec in sections {
         put_name(buf, &sec.name);
         put_varint(buf, sec.gates.start);
         put_varint(buf, sec.gates.end);
     }
-    let mut cur = Cursor::new(c.input_bits());
-    let mut block = Vec::with_capacity(BLOCK_TARGET + 64);
-    let mut count = 0u64;
-    for g in &c.gates {
-        encode_gate(&mut block, g, &mut cur);
-        count += 1;
-        if block.len() >= BLOCK_TARGET {
-            put_varint(&mut s.buf, count);
-            put_varint(&mut s.buf, block.len() as u64);
-            s.buf.extend_from_slice(&block);
-            s.flush_buf()?;
-            block.clear();
-            count = 0;
+}
+
+/// Writes a `.gcirc` file gate by gate: [`Writer::new`] writes the header (which
+/// states the wire and gate counts up front), [`Writer::write_gate`] appends each
+/// gate, [`Writer::finish`] ends the gates and appends the digest. The bytes are
+/// exactly those [`write`] gives for the circuit with the same header and gates.
+pub struct Writer<W: Write> {
+    out: W,
+    hasher: Sha256,
+    block: Vec<u8>,
+    block_gates: u64,
+    cur: Cursor,
+    declared: u64,
+    written: u64,
+}
+
+impl<W: Write> std::fmt::Debug for Writer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("declared", &self.declared)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl<W: Write> Writer<W> {
+    /// Writes the header: `header.gates` gates must follow. `header.version` is
+    /// ignored (the writer always writes [`VERSION`]).
+    pub fn new(out: W, header: &Header) -> io::Result<Writer<W>> {
+        Writer::with_parts(
+            out,
+            header.wires,
+            header.gates,
+            &header.inputs,
+            &header.outputs,
+            &header.sections,
+        )
+    }
+
+    fn with_parts(
+        out: W,
+        wires: u32,
+        gates: u64,
+        inputs: &[InputSpec],
+        outputs: &[OutputSpec],
+        sections: &[Section],
+    ) -> io::Result<Writer<W>> {
+        let mut buf = Vec::new();
+        put_header(&mut buf, wires, gates, inputs, outputs, sections);
+        let mut w = Writer {
+            out,
+            hasher: Sha256::new(),
+            block: Vec::with_capacity(BLOCK_TARGET + 64),
+            block_gates: 0,
+            cur: Cursor::new(inputs.iter().map(|i| i.bits as u64).sum()),
+            declared: gates,
+            written: 0,
+        };
+        w.emit(&buf)?;
+        Ok(w)
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.out.write_all(bytes)
+    }
+
+    fn flush_block(&mut self) -> io::Result<()> {
+        let mut head = Vec::with_capacity(16);
+        put_varint(&mut head, self.block_gates);
+        put_varint(&mut head, self.block.len() as u64);
+        self.hasher.update(&head);
+        self.hasher.update(&self.block);
+        self.out.write_all(&head)?;
+        self.out.write_all(&self.block)?;
+        self.block.clear();
+        self.block_gates = 0;
+        Ok(())
+    }
+
+    /// Appends one gate.
+    pub fn write_gate(&mut self, g: &Gate) -> io::Result<()> {
+        encode_gate(&mut self.block, g, &mut self.cur);
+        self.block_gates += 1;
+        self.written += 1;
+        if self.block.len() >= BLOCK_TARGET {
+            self.flush_block()?;
         }
+        Ok(())
     }
-    if count > 0 {
-        put_varint(&mut s.buf, count);
-        put_varint(&mut s.buf, block.len() as u64);
-        s.buf.extend_from_slice(&block);
+
+    /// Ends the gates, writes the digest and returns it with the writer. Fails if
+    /// the number of gates written differs from the header's.
+    pub fn finish(mut self) -> io::Result<([u8; 32], W)> {
+        if self.written != self.declared {
+            return Err(io::Error::other(format!(
+                "the header declares {} gates but {} were written",
+                self.declared, self.written
+            )));
+        }
+        if self.block_gates > 0 {
+            self.flush_block()?;
+        }
+        self.emit(&[0])?;
+        let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        self.out.write_all(&digest)?;
+        Ok((digest, self.out))
     }
-    put_varint(&mut s.buf, 0);
-    s.flush_buf()?;
-    let digest: [u8; 32] = s.hasher.finalize().into();
-    s.out.write_all(&digest)?;
-    Ok(digest)
+}
+
+fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
+    let mut w = Writer::with_parts(
+        out,
+        c.wires,
+        c.gates.len() as u64,
+        &c.inputs,
+        &c.outputs,
+        &c.sections,
+    )?;
+    for g in &c.gates {
+        w.write_gate(g)?;
+    }
+    Ok(w.finish()?.0)
 }
 
 /// Writes `c` as `.gcirc`. The same circuit always gives the same bytes. The circuit
