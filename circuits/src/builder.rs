@@ -285,6 +285,80 @@ impl Core {
     }
 }
 
+/// The interface and the [`Gates`] implementation that [`Builder`] and [`Counter`]
+/// share: both run the same simplifying [`Core`], one keeping the gates, one only
+/// counting them.
+macro_rules! simplifying_gates {
+    ($t:ident) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("counts", &self.core.counts)
+                    .finish()
+            }
+        }
+
+        impl $t {
+            /// Declares an input value of `bits` wires; all inputs come before any gate.
+            pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
+                self.core.input(name, owner, bits, ValueType::default())
+            }
+
+            /// Declares an input value with a tensor shape and number format.
+            pub fn typed_input(
+                &mut self,
+                name: &str,
+                owner: Party,
+                bits: u32,
+                ty: ValueType,
+            ) -> Vec<Wire> {
+                self.core.input(name, owner, bits, ty)
+            }
+
+            pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
+                self.core
+                    .output(name, recipient, bits, ValueType::default())
+            }
+
+            pub fn typed_output(
+                &mut self,
+                name: &str,
+                recipient: Recipient,
+                bits: &[Wire],
+                ty: ValueType,
+            ) {
+                self.core.output(name, recipient, bits, ty)
+            }
+
+            pub fn counts(&self) -> GateCounts {
+                self.core.counts
+            }
+        }
+
+        impl Gates for $t {
+            type Bit = Wire;
+            fn constant(&mut self, value: bool) -> Wire {
+                if value { Wire::TRUE } else { Wire::FALSE }
+            }
+            fn xor(&mut self, a: Wire, b: Wire) -> Wire {
+                self.core.xor(a, b)
+            }
+            fn and(&mut self, a: Wire, b: Wire) -> Wire {
+                self.core.and(a, b)
+            }
+            fn not(&mut self, a: Wire) -> Wire {
+                Wire(a.0 ^ 1)
+            }
+            fn known(&self, bit: Wire) -> Option<bool> {
+                bit.is_const().then(|| bit.complemented())
+            }
+            fn section(&mut self, name: &str) {
+                self.core.section(name)
+            }
+        }
+    };
+}
+
 /// Builds a [`Circuit`] in SSA form (one wire per gate); run
 /// [`crate::passes::optimize`] on the result to drop dead gates and reuse slots.
 /// Gates are kept compactly (8 bytes each, in fixed-size chunks) until
@@ -292,14 +366,6 @@ impl Core {
 /// streams the optimized circuit to a `.gcirc` writer straight from that store.
 pub struct Builder {
     core: Core,
-}
-
-impl std::fmt::Debug for Builder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder")
-            .field("counts", &self.core.counts)
-            .finish()
-    }
 }
 
 impl Default for Builder {
@@ -313,29 +379,6 @@ impl Builder {
         Builder {
             core: Core::new(true),
         }
-    }
-
-    /// Declares an input value of `bits` wires; all inputs come before any gate.
-    pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
-        self.core.input(name, owner, bits, ValueType::default())
-    }
-
-    /// Declares an input value with a tensor shape and number format.
-    pub fn typed_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
-        self.core.input(name, owner, bits, ty)
-    }
-
-    pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
-        self.core
-            .output(name, recipient, bits, ValueType::default())
-    }
-
-    pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
-        self.core.output(name, recipient, bits, ty)
-    }
-
-    pub fn counts(&self) -> GateCounts {
-        self.core.counts
     }
 
     /// The circuit built so far, in SSA form: node n is wire n − 1.
@@ -404,40 +447,12 @@ impl Builder {
     }
 }
 
-impl Gates for Builder {
-    type Bit = Wire;
-    fn constant(&mut self, value: bool) -> Wire {
-        if value { Wire::TRUE } else { Wire::FALSE }
-    }
-    fn xor(&mut self, a: Wire, b: Wire) -> Wire {
-        self.core.xor(a, b)
-    }
-    fn and(&mut self, a: Wire, b: Wire) -> Wire {
-        self.core.and(a, b)
-    }
-    fn not(&mut self, a: Wire) -> Wire {
-        Wire(a.0 ^ 1)
-    }
-    fn known(&self, bit: Wire) -> Option<bool> {
-        bit.is_const().then(|| bit.complemented())
-    }
-    fn section(&mut self, name: &str) {
-        self.core.section(name)
-    }
-}
+simplifying_gates!(Builder);
 
 /// Counts the gates a [`Builder`] would make, with the same simplifications, without
 /// storing them: the cost of a huge network in bounded memory.
 pub struct Counter {
     core: Core,
-}
-
-impl std::fmt::Debug for Counter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Counter")
-            .field("counts", &self.core.counts)
-            .finish()
-    }
 }
 
 impl Default for Counter {
@@ -452,46 +467,10 @@ impl Counter {
             core: Core::new(false),
         }
     }
-    pub fn input(&mut self, name: &str, owner: Party, bits: u32) -> Vec<Wire> {
-        self.core.input(name, owner, bits, ValueType::default())
-    }
-    pub fn typed_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
-        self.core.input(name, owner, bits, ty)
-    }
-    pub fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire]) {
-        self.core
-            .output(name, recipient, bits, ValueType::default())
-    }
-    pub fn typed_output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
-        self.core.output(name, recipient, bits, ty)
-    }
-    pub fn counts(&self) -> GateCounts {
-        self.core.counts
-    }
     /// Gate counts per section, in order.
     pub fn section_counts(&self) -> Vec<(String, GateCounts)> {
         self.core.section_counts()
     }
 }
 
-impl Gates for Counter {
-    type Bit = Wire;
-    fn constant(&mut self, value: bool) -> Wire {
-        if value { Wire::TRUE } else { Wire::FALSE }
-    }
-    fn xor(&mut self, a: Wire, b: Wire) -> Wire {
-        self.core.xor(a, b)
-    }
-    fn and(&mut self, a: Wire, b: Wire) -> Wire {
-        self.core.and(a, b)
-    }
-    fn not(&mut self, a: Wire) -> Wire {
-        Wire(a.0 ^ 1)
-    }
-    fn known(&self, bit: Wire) -> Option<bool> {
-        bit.is_const().then(|| bit.complemented())
-    }
-    fn section(&mut self, name: &str) {
-        self.core.section(name)
-    }
-}
+simplifying_gates!(Counter);

@@ -62,7 +62,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] and [`to_bytes`] encode a whole [`Circuit`]; [`Writer`] encodes the same
+//! [`write`](fn@write) and [`to_bytes`] encode a whole [`Circuit`]; [`Writer`] encodes the same
 //! bytes from a header and then one gate at a time, so a circuit never has to be in
 //! memory at once (both share one encoder).
 //!
