@@ -4,7 +4,7 @@
 //! [`check`] (names, shapes, formats, owners) → [`ir`] (layer IR) →
 //! [`lower`] (stdlib gadgets on a circuit builder or gate counter) → optimize
 //! ([`compile`], [`count`]). The
-//! [`reference`] interpreter evaluates the layer IR on fixed-point integers;
+//! [`reference`](mod@reference) interpreter evaluates the layer IR on fixed-point integers;
 //! [`weights`] and [`inputs`] load and quantize parameters and inputs.
 #![forbid(unsafe_code)]
 

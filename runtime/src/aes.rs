@@ -1,7 +1,7 @@
 //! AES-128 as a keyed permutation π over [`Block`]s, with a per-session random key.
 //!
 //! The hot path encrypts many blocks at once. On x86-64 CPUs with VAES and AVX-512 a
-//! small kernel ([`vaes`]) pushes four blocks through each `vaesenc` and keeps eight
+//! small kernel (`vaes`) pushes four blocks through each `vaesenc` and keeps eight
 //! such registers in flight; everywhere else the `aes` crate (AES-NI with eight-block
 //! pipelining, or its constant-time software fallback) does the work. Both paths are
 //! tested against each other and against the FIPS-197 vector.

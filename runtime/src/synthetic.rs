@@ -2,7 +2,7 @@
 //! memory check: the gates are never stored, so a 100 M-AND circuit costs nothing but
 //! its wire slots.
 //!
-//! [`and_layers`]: `layers` layers of `width` AND gates. Layer 0 ANDs the garbler's
+//! `and_layers`: `layers` layers of `width` AND gates. Layer 0 ANDs the garbler's
 //! value `x` with the evaluator's `y` bitwise (a rotated pairing); each later layer
 //! ANDs the previous layer's bits with the previous layer rotated by one and XORed
 //! with an input bit, ping-ponging between two banks of `width` slots. The evaluator

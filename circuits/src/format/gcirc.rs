@@ -298,7 +298,7 @@ fn put_header(
 /// Writes a `.gcirc` file gate by gate: [`Writer::new`] writes the header (which
 /// states the wire and gate counts up front), [`Writer::write_gate`] appends each
 /// gate, [`Writer::finish`] ends the gates and appends the digest. The bytes are
-/// exactly those [`write`] gives for the circuit with the same header and gates.
+/// exactly those [`write`](fn@write) gives for the circuit with the same header and gates.
 pub struct Writer<W: Write> {
     out: W,
     hasher: Sha256,
