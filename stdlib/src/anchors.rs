@@ -6,9 +6,9 @@
 //! fraction bits, then one requantization (shift right by 8, saturate to 16 bits)
 //! fused with the ReLU.
 
-use garnet_circuits::{Counter, Gates, Party, Recipient, Wire};
+use garnet_circuits::Gates;
 
-use crate::depth::DepthCounter;
+use crate::table::{B, D};
 use crate::*;
 
 /// Bits and fraction bits of the layers' number format.
@@ -100,38 +100,19 @@ pub struct Anchor {
     pub and_depth: u32,
 }
 
-type D = DepthCounter<Counter>;
-type B = (Wire, u32);
-
 fn run(
     function: &'static str,
     garble_and: u64,
     inputs: &[usize],
     f: impl FnOnce(&mut D, &[Vec<B>]) -> Vec<B>,
 ) -> Anchor {
-    let mut c = Counter::new();
-    let ins: Vec<Vec<B>> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            c.input(&format!("in{i}"), Party::Evaluator, w as u32)
-                .into_iter()
-                .map(|x| (x, 0))
-                .collect()
-        })
-        .collect();
-    let mut g = DepthCounter::new(c);
-    let out = f(&mut g, &ins);
-    let and_depth = DepthCounter::<Counter>::max_depth(&out);
-    let wires: Vec<Wire> = out.iter().map(|b| b.0).collect();
-    g.inner.output("out", Recipient::Evaluator, &wires);
-    let counts = g.inner.counts();
+    let row = crate::table::measure(function, String::new(), inputs, f);
     Anchor {
         function,
         garble_and,
-        garnet_and: counts.and,
-        garnet_xor: counts.xor,
-        and_depth,
+        garnet_and: row.counts.and,
+        garnet_xor: row.counts.xor,
+        and_depth: row.and_depth,
     }
 }
 

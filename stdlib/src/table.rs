@@ -15,8 +15,10 @@ pub struct Row {
     pub and_depth: u32,
 }
 
-type D = DepthCounter<Counter>;
-type B = (Wire, u32);
+/// The measuring gate implementation: a counter that also tracks AND-depth.
+pub(crate) type D = DepthCounter<Counter>;
+/// A measured bit: a wire and its AND-depth.
+pub(crate) type B = (Wire, u32);
 
 /// Runs `f` on fresh symbolic inputs of the given widths and measures it.
 pub fn measure(
