@@ -32,32 +32,16 @@ fn terms(net: &Network, li: usize) -> Vec<Terms> {
             padding,
             ..
         } => {
-            let geo = Geometry {
-                c: xt.shape[0],
-                h: xt.shape[1],
-                w: xt.shape[2],
-                kh: kernel.0,
-                kw: kernel.1,
-                stride,
-                pad: padding,
-            };
-            let (oh, ow) = geo.out_hw();
-            let mut all = Vec::with_capacity(out * oh * ow);
+            let geo = Geometry::new(&xt.shape, kernel, stride, padding);
+            let per_kernel = geo.c * geo.kh * geo.kw;
+            let mut all = Vec::new();
             for o in 0..out {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut t = Vec::with_capacity(geo.c * geo.kh * geo.kw);
-                        for ci in 0..geo.c {
-                            for ky in 0..geo.kh {
-                                for kx in 0..geo.kw {
-                                    if let Some(i) = geo.input_at(ci, oy, ox, ky, kx) {
-                                        t.push((i, ((o * geo.c + ci) * geo.kh + ky) * geo.kw + kx));
-                                    }
-                                }
-                            }
-                        }
-                        all.push(t);
-                    }
+                for (oy, ox) in geo.outputs() {
+                    all.push(
+                        geo.window(oy, ox)
+                            .filter_map(|(k, i)| Some((i?, o * per_kernel + k)))
+                            .collect(),
+                    );
                 }
             }
             all

@@ -24,30 +24,12 @@ fn cells(net: &Network, li: usize) -> (Vec<Vec<Option<usize>>>, usize) {
             padding,
             ..
         } => {
-            let geo = Geometry {
-                c: xt.shape[0],
-                h: xt.shape[1],
-                w: xt.shape[2],
-                kh: kernel.0,
-                kw: kernel.1,
-                stride,
-                pad: padding,
-            };
+            let geo = Geometry::new(&xt.shape, kernel, stride, padding);
             let (oh, ow) = geo.out_hw();
-            let mut all = Vec::with_capacity(out * oh * ow);
+            let mut all = Vec::new();
             for _ in 0..out {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut t = Vec::with_capacity(geo.c * geo.kh * geo.kw);
-                        for ci in 0..geo.c {
-                            for ky in 0..geo.kh {
-                                for kx in 0..geo.kw {
-                                    t.push(geo.input_at(ci, oy, ox, ky, kx));
-                                }
-                            }
-                        }
-                        all.push(t);
-                    }
+                for (oy, ox) in geo.outputs() {
+                    all.push(geo.window(oy, ox).map(|(_, i)| i).collect());
                 }
             }
             (all, oh * ow)

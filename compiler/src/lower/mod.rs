@@ -319,6 +319,42 @@ pub(crate) struct Geometry {
 }
 
 impl Geometry {
+    /// The window geometry of a `[c, h, w]` input.
+    pub fn new(shape: &[usize], kernel: (usize, usize), stride: usize, pad: usize) -> Geometry {
+        Geometry {
+            c: shape[0],
+            h: shape[1],
+            w: shape[2],
+            kh: kernel.0,
+            kw: kernel.1,
+            stride,
+            pad,
+        }
+    }
+    /// The output positions (oy, ox), row by row.
+    pub fn outputs(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
+        let (oh, ow) = self.out_hw();
+        (0..oh).flat_map(move |oy| (0..ow).map(move |ox| (oy, ox)))
+    }
+    /// Every kernel cell of the window at (oy, ox) over all channels, in weight
+    /// order (ci, ky, kx): its index within the kernel and the input element under it
+    /// (None in the padding).
+    pub fn window(
+        &self,
+        oy: usize,
+        ox: usize,
+    ) -> impl Iterator<Item = (usize, Option<usize>)> + '_ {
+        (0..self.c)
+            .flat_map(move |ci| {
+                (0..self.kh).flat_map(move |ky| (0..self.kw).map(move |kx| (ci, ky, kx)))
+            })
+            .map(move |(ci, ky, kx)| {
+                (
+                    (ci * self.kh + ky) * self.kw + kx,
+                    self.input_at(ci, oy, ox, ky, kx),
+                )
+            })
+    }
     pub fn out_hw(&self) -> (usize, usize) {
         (
             (self.h + 2 * self.pad - self.kh) / self.stride + 1,

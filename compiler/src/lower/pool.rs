@@ -21,15 +21,7 @@ pub(crate) fn lower<G: Sink>(
         | Op::SumPool { kernel, stride } => (kernel, stride),
         _ => unreachable!("pool::lower on a non-pool layer"),
     };
-    let geo = Geometry {
-        c: xt.shape[0],
-        h: xt.shape[1],
-        w: xt.shape[2],
-        kh: kernel,
-        kw: kernel,
-        stride,
-        pad: 0,
-    };
+    let geo = Geometry::new(&xt.shape, (kernel, kernel), stride, 0);
     let (oh, ow) = geo.out_hw();
     let b = fmt.bits() as usize;
     let mut out = Vec::with_capacity(geo.c * oh * ow);
