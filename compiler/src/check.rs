@@ -248,6 +248,26 @@ impl<'a> Checker<'a> {
         self.diags.push(d);
     }
 
+    /// The output format of a dense or conv layer (`: FMT`, else the default), which
+    /// must be fixed-point; an error at the format (or the layer) otherwise.
+    fn fixed_output(
+        &mut self,
+        layer: &str,
+        target: &Target,
+        default: Format,
+        span: Span,
+    ) -> Option<Format> {
+        let f = target.format.map(|f| f.0).unwrap_or(default);
+        if !f.is_fixed() {
+            self.err(Diagnostic::error(
+                format!("{layer} output must be fixed-point"),
+                target.format.map(|f| f.1).unwrap_or(span),
+            ));
+            return None;
+        }
+        Some(f)
+    }
+
     fn network(&mut self, net: &'a ast::Network) {
         // Formats first, so that they can be used anywhere in the body.
         for s in &net.stmts {
@@ -1219,14 +1239,7 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 if name == "dense" {
-                    let f = target.format.map(|f| f.0).unwrap_or(default);
-                    if !f.is_fixed() {
-                        self.err(Diagnostic::error(
-                            "dense output must be fixed-point",
-                            target.format.map(|f| f.1).unwrap_or(span),
-                        ));
-                        return None;
-                    }
+                    let f = self.fixed_output("dense", &target, default, span)?;
                     (
                         Op::Dense {
                             out,
@@ -1290,14 +1303,7 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 if name == "conv2d" {
-                    let f = target.format.map(|f| f.0).unwrap_or(default);
-                    if !f.is_fixed() {
-                        self.err(Diagnostic::error(
-                            "conv2d output must be fixed-point",
-                            target.format.map(|f| f.1).unwrap_or(span),
-                        ));
-                        return None;
-                    }
+                    let f = self.fixed_output("conv2d", &target, default, span)?;
                     (
                         Op::Conv2d {
                             out,

@@ -88,10 +88,7 @@ fn schoolbook<G: Gates>(
     );
     let mut cs = ColumnSum::new(width);
     add_products(g, &mut cs, a, b, signed);
-    if let Some((bits, shift)) = addend {
-        cs.add_value(g, bits, true, shift, false, 0);
-    }
-    cs.finish(g)
+    finish_with(g, cs, addend)
 }
 
 /// Adds Σ a_t·b_t to a carry-save sum, each product by the ±1 recoding
@@ -188,10 +185,7 @@ pub fn dot_const<G: Gates>(
     for (xt, &ct) in x.iter().zip(c) {
         add_const_product(g, &mut cs, xt, ct, 0);
     }
-    if let Some((bits, shift)) = addend {
-        cs.add_value(g, bits, true, shift, false, 0);
-    }
-    cs.finish(g)
+    finish_with(g, cs, addend)
 }
 
 /// Range of the product of values in `a` and `b` (inclusive bounds).
@@ -401,6 +395,15 @@ pub(crate) fn karatsuba<G: Gates>(
             0
         });
     }
+    finish_with(g, cs, addend)
+}
+
+/// Adds the signed `addend·2^shift`, if any, and reduces the tree.
+fn finish_with<G: Gates>(
+    g: &mut G,
+    mut cs: ColumnSum<G::Bit>,
+    addend: Option<(&[G::Bit], usize)>,
+) -> Vec<G::Bit> {
     if let Some((bits, shift)) = addend {
         cs.add_value(g, bits, true, shift, false, 0);
     }
