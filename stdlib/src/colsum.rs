@@ -277,21 +277,7 @@ impl<B: Copy + std::fmt::Debug> ColumnSum<B> {
         let row: Vec<B> = a.iter().map(|&x| g.and(x, nb0)).collect();
         self.add_value(g, &row, true, shift, !negative, 1);
         // Rows for the digits of 2b''+1, b'' = b[1..] (signed).
-        let hi = &b[1..];
-        for (j, &bj) in hi.iter().enumerate() {
-            let base = shift + j;
-            if base >= self.width {
-                break;
-            }
-            // f = 1 when the digit is −1: f = ¬e, e = b''_j (top bit flipped).
-            let f = if j + 1 == hi.len() { bj } else { g.not(bj) };
-            // ±a = (a ⊕ f) + f
-            for (i, &x) in a.iter().enumerate() {
-                let r = g.xor(x, f);
-                self.add_bit(g, base + i, r, negative ^ (i + 1 == a.len()), 0);
-            }
-            self.add_bit(g, base, f, negative, 0);
-        }
+        self.add_product_pm1_odd(g, &a, &b[1..], shift, negative);
     }
 
     /// Adds `±a·(2b+1) · 2^shift` as ±1-recoded rows only, no AND at all:
