@@ -57,9 +57,14 @@ fn stats_of_a_network_counts_what_compile_builds() {
     ]));
     let built = json(&ok(&garnet(&["stats", s(&out), "--json"])));
     let counted = json(&ok(&garnet(&["stats", DIGITS, "--json"])));
-    assert_eq!(built["and_gates"], counted["and_gates"]);
+    for key in ["and_gates", "xor_gates", "not_gates", "estimated_bytes"] {
+        assert_eq!(built[key], counted[key], "{key}");
+    }
     assert!(counted["and_gates"].as_u64().expect("count") <= 650_000);
-    let and_of = |v: &serde_json::Value| -> Vec<(String, u64)> {
+    // depths and live wires need the built circuit
+    assert!(built["wires"].as_u64().expect("wires") > 0);
+    assert!(counted["wires"].is_null() && counted["and_depth"].is_null());
+    let gates_of = |v: &serde_json::Value| -> Vec<(String, u64, u64, u64)> {
         v["sections"]
             .as_array()
             .expect("sections")
@@ -68,12 +73,14 @@ fn stats_of_a_network_counts_what_compile_builds() {
                 (
                     s["name"].as_str().expect("name").to_string(),
                     s["and_gates"].as_u64().expect("and"),
+                    s["xor_gates"].as_u64().expect("xor"),
+                    s["not_gates"].as_u64().expect("not"),
                 )
             })
             .collect()
     };
-    assert_eq!(and_of(&built), and_of(&counted));
-    assert_eq!(and_of(&built).len(), 5);
+    assert_eq!(gates_of(&built), gates_of(&counted));
+    assert_eq!(gates_of(&built).len(), 5);
     for key in [
         "inputs",
         "outputs",

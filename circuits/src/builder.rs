@@ -12,6 +12,7 @@ use crate::gates::Gates;
 use crate::ir::{
     Circuit, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section, ValueType,
 };
+use crate::liveness::{Liveness, NodeSet};
 
 /// A bit while building: node id times two, plus one if complemented.
 /// Node 0 is the constant false, so `Wire::FALSE` and `Wire::TRUE` are literals 0 and 1.
@@ -47,7 +48,7 @@ impl GateCounts {
     pub fn total(&self) -> u64 {
         self.and + self.xor + self.not
     }
-    fn bump(&mut self, op: Op) {
+    pub(crate) fn bump(&mut self, op: Op) {
         match op {
             Op::And => self.and += 1,
             Op::Xor => self.xor += 1,
@@ -143,6 +144,8 @@ struct Core {
     counts: GateCounts,
     /// Gates in SSA form, wire ids (node id − 1); `None` when only counting.
     gates: Option<GateStore>,
+    /// Liveness of the gates made, for [`LiveCounter`].
+    live: Option<Liveness>,
     inputs: Vec<InputSpec>,
     outputs: Vec<(String, Recipient, Vec<Wire>, ValueType)>,
     /// Section names with the gate counts at their start.
@@ -156,6 +159,7 @@ impl Core {
             cache: Vec::new(),
             counts: GateCounts::default(),
             gates: record.then(GateStore::default),
+            live: None,
             inputs: Vec::new(),
             outputs: Vec::new(),
             sections: Vec::new(),
@@ -208,6 +212,9 @@ impl Core {
         if let Some(g) = &mut self.gates {
             g.push(op, a - 1, b - 1);
         }
+        if let Some(l) = &mut self.live {
+            l.record(node, op, a, b);
+        }
         self.cache[slot] = CacheEntry { key, node };
         node
     }
@@ -254,6 +261,15 @@ impl Core {
 
     fn section(&mut self, name: &str) {
         self.sections.push((name.to_string(), self.counts));
+        if let Some(l) = &mut self.live {
+            l.section(self.next_node);
+        }
+    }
+
+    fn checkpoint(&mut self, bits: &[Wire], outputs: bool) {
+        if let Some(l) = &mut self.live {
+            l.checkpoint(bits.iter().map(|w| w.node()), outputs);
+        }
     }
 
     fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
@@ -262,7 +278,7 @@ impl Core {
             "output `{name}` declared twice"
         );
         // Complemented outputs need a real NOT; emit it now so it is counted.
-        let bits = bits
+        let bits: Vec<Wire> = bits
             .iter()
             .map(|&w| {
                 if w.is_const() {
@@ -272,6 +288,7 @@ impl Core {
                 }
             })
             .collect();
+        self.checkpoint(&bits, true);
         self.outputs.push((name.to_string(), recipient, bits, ty));
     }
 
@@ -354,6 +371,9 @@ macro_rules! simplifying_gates {
             }
             fn section(&mut self, name: &str) {
                 self.core.section(name)
+            }
+            fn checkpoint(&mut self, live: &[Wire]) {
+                self.core.checkpoint(live, false)
             }
         }
     };
@@ -474,3 +494,105 @@ impl Counter {
 }
 
 simplifying_gates!(Counter);
+
+/// Counts the gates of the optimized circuit, that is without the gates
+/// [`crate::passes::dead_gates`] would drop, without building it: exact where
+/// [`Counter`] is an upper bound, in memory bounded by the gates made between two
+/// [`Gates::checkpoint`]s (see the `liveness` module).
+///
+/// A checkpoint's bits are taken as used later; [`LiveCounter::finish`] reports any
+/// that were not, and then the counts can be too high: count again with
+/// [`LiveCounter::with_unused_roots`] until none is reported (`count_live` in the
+/// compiler does).
+pub struct LiveCounter {
+    core: Core,
+}
+
+/// Checkpoint bits that turned out unused, as node ids of one run; they stay valid
+/// for another run making the same gates in the same order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnusedRoots(NodeSet);
+
+impl UnusedRoots {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Both sets.
+    pub fn union(mut self, other: UnusedRoots) -> UnusedRoots {
+        self.0.extend(other.0);
+        self
+    }
+}
+
+/// What a [`LiveCounter`] found.
+#[derive(Clone, Debug)]
+pub struct LiveCounts {
+    /// Live gates in all.
+    pub total: GateCounts,
+    /// Live gates per section, in order (gates before the first section only count
+    /// in `total`).
+    pub sections: Vec<(String, GateCounts)>,
+    /// Checkpoint bits nothing read: when not empty, the counts are upper bounds.
+    pub unused_roots: UnusedRoots,
+    /// Gates made (what [`Counter`] counts).
+    pub made: GateCounts,
+}
+
+impl Default for LiveCounter {
+    fn default() -> Self {
+        LiveCounter::new()
+    }
+}
+
+impl LiveCounter {
+    pub fn new() -> LiveCounter {
+        LiveCounter::with_unused_roots(UnusedRoots::default())
+    }
+
+    /// A counter that does not take the given checkpoint bits (found unused by an
+    /// earlier run of the same gates) as used.
+    pub fn with_unused_roots(unused: UnusedRoots) -> LiveCounter {
+        let mut core = Core::new(false);
+        core.live = Some(Liveness::new(unused.0));
+        LiveCounter { core }
+    }
+
+    /// The live counts; gates not reached by then are dead.
+    pub fn finish(mut self) -> LiveCounts {
+        self.core.checkpoint(&[], false);
+        let live = self
+            .core
+            .live
+            .take()
+            .expect("a live counter tracks liveness");
+        let per = live.live();
+        let mut total = GateCounts::default();
+        for c in per {
+            total.and += c.and;
+            total.xor += c.xor;
+            total.not += c.not;
+        }
+        LiveCounts {
+            total,
+            sections: self
+                .core
+                .sections
+                .iter()
+                .zip(&per[1..])
+                .map(|((name, _), c)| (name.clone(), *c))
+                .collect(),
+            unused_roots: UnusedRoots(live.unused_roots()),
+            made: self.core.counts,
+        }
+    }
+
+    /// Gates made but not (yet) found live.
+    pub fn maybe_dead(&self) -> usize {
+        self.core.live.as_ref().map_or(0, Liveness::maybe_dead)
+    }
+}
+
+simplifying_gates!(LiveCounter);

@@ -22,6 +22,11 @@ pub trait Gates {
     /// belong to it. Implementations that keep no sections ignore it.
     fn section(&mut self, _name: &str) {}
 
+    /// A hint that `live` will be read later (say, a neuron's output bits), so gates
+    /// made since the last checkpoint that do not lead to them may be dead. Only
+    /// [`crate::LiveCounter`] uses it, to count live gates in bounded memory.
+    fn checkpoint(&mut self, _live: &[Self::Bit]) {}
+
     fn zero(&mut self) -> Self::Bit {
         self.constant(false)
     }

@@ -6,12 +6,13 @@ pub mod eval;
 pub mod format;
 pub mod gates;
 pub mod ir;
+mod liveness;
 pub mod passes;
 pub mod random;
 pub mod stats;
 pub mod values;
 
-pub use builder::{Builder, Counter, GateCounts, Wire};
+pub use builder::{Builder, Counter, GateCounts, LiveCounter, LiveCounts, UnusedRoots, Wire};
 pub use gates::{Gates, PlainBits, bits};
 pub use ir::{
     Circuit, FixedFormat, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,

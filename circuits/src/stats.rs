@@ -64,8 +64,9 @@ pub struct Stats {
     pub and_gates: u64,
     pub xor_gates: u64,
     pub not_gates: u64,
-    /// Wire slots, i.e. peak live wires once slots are allocated.
-    pub wires: u64,
+    /// Wire slots, i.e. peak live wires once slots are allocated (`None` when only
+    /// counted, not built: slots depend on the gate order).
+    pub wires: Option<u64>,
     /// Longest chain of AND gates (`None` when only counted, not built).
     pub and_depth: Option<u32>,
     pub depth: Option<u32>,
@@ -156,11 +157,12 @@ impl Stats {
         let mut st = Stats::from_counts(c, counts, sections);
         st.and_depth = Some(max_and);
         st.depth = Some(max_all);
+        st.wires = Some(c.wires as u64);
         st
     }
 
-    /// Statistics from counts alone (e.g. from a [`crate::Counter`]), with the
-    /// circuit's interface for inputs and outputs; depths unknown.
+    /// Statistics from counts alone (e.g. from a [`crate::LiveCounter`]), with the
+    /// circuit's interface for inputs and outputs; depths and wires unknown.
     pub fn from_counts(
         interface: &Circuit,
         counts: GateCounts,
@@ -203,7 +205,7 @@ impl Stats {
             and_gates: counts.and,
             xor_gates: counts.xor,
             not_gates: counts.not,
-            wires: interface.wires as u64,
+            wires: None,
             and_depth: None,
             depth: None,
             garbler_input_bits,
@@ -217,7 +219,7 @@ impl Stats {
         }
     }
 
-    /// Section statistics from per-section counts, e.g. [`crate::Counter::section_counts`].
+    /// Section statistics from per-section counts, e.g. [`crate::LiveCounts::sections`].
     pub fn sections_from_counts(counts: &[(String, GateCounts)]) -> Vec<SectionStat> {
         counts.iter().map(|(n, c)| section_stat(n, *c)).collect()
     }
@@ -268,7 +270,10 @@ impl fmt::Display for Stats {
             ("NOT gates", group(self.not_gates)),
             ("AND depth", opt(self.and_depth)),
             ("depth", opt(self.depth)),
-            ("wires (peak live)", group(self.wires)),
+            (
+                "wires (peak live)",
+                self.wires.map_or("-".to_string(), group),
+            ),
             ("garbler input bits", group(self.garbler_input_bits)),
             ("evaluator input bits", group(self.evaluator_input_bits)),
             ("output bits", group(self.output_bits)),

@@ -86,14 +86,14 @@ pub fn compile_to_gcirc<W: std::io::Write>(
     Ok(passes::optimize_into_gcirc(b, out))
 }
 
-/// Gate counts of [`compile`]'s circuit, total and per layer (section), from a
-/// [`garnet_circuits::Counter`]: no circuit is built.
+/// Gate counts of [`compile`]'s optimized circuit, total and per layer (section),
+/// exactly, from a [`garnet_circuits::LiveCounter`]: no circuit is built.
 pub fn count(
     net: &Network,
     weights: Option<&Weights>,
 ) -> Result<(GateCounts, Vec<(String, GateCounts)>), CompileError> {
-    let c = lower::count_with(net, weights)?;
-    Ok((c.counts(), c.section_counts()))
+    let c = lower::count_live(net, weights)?;
+    Ok((c.total, c.sections))
 }
 
 /// The circuit's interface (inputs and outputs with their types, no gates), as

@@ -118,28 +118,25 @@ fn check(src: &str, seed: u64, samples: usize) -> Result<(), TestCaseError> {
         let circuit = compile(&net, weights).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (counts, sections) =
             count(&net, weights).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        // The counter sees every gate made; the optimized circuit drops any that
-        // turn out dead (see the lowering's module docs).
+        // The live counter gives the optimized circuit's counts exactly, per layer,
+        // with the gates dead-gate removal drops (a low bit a requantization drops, a
+        // neuron a public threshold makes constant, a layer output read in part).
         let built = garnet_circuits::stats::Stats::of(&circuit);
-        // (e.g. an AND whose only use is a low bit the requantization drops, or a
-        // binary neuron that a public threshold makes constant), so the counter is an
-        // upper bound per layer; on private dense layers it is exact.
-        prop_assert!(
-            counts.and >= built.and_gates,
+        prop_assert_eq!(
+            (counts.and, counts.xor, counts.not),
+            (built.and_gates, built.xor_gates, built.not_gates),
             "counter vs circuit, {}",
             text
         );
-        prop_assert!(counts.xor >= built.xor_gates && counts.not >= built.not_gates);
         for (s, b) in sections.iter().zip(&built.sections) {
             prop_assert_eq!(&s.0, &b.name);
-            prop_assert!(s.1.and >= b.and_gates);
-        }
-        let private_dense = !text.contains("params public")
-            && !text.contains("conv2d")
-            && !text.contains("sigmoid")
-            && text.contains("dense(");
-        if private_dense {
-            prop_assert_eq!(counts.and, built.and_gates, "counter vs circuit, {}", text);
+            prop_assert_eq!(
+                (s.1.and, s.1.xor, s.1.not),
+                (b.and_gates, b.xor_gates, b.not_gates),
+                "layer {}, {}",
+                s.0,
+                text
+            );
         }
         prop_assert_eq!(sections.len(), net.layers.len());
         // parameter inputs belong to the parameters' owner
@@ -276,6 +273,16 @@ proptest! {
         let src = format!("network t {{ format q = fixed({b}, {f}); format p = fixed({b2}, {f2}); input x : [{n}] from client;
             r = requantize(x, p); output r; output a = argmax(x); }}");
         check(&src, seed, 64)?;
+    }
+
+    #[test]
+    fn layers_read_in_part(n in 1usize..6, m in 1usize..4, (b2, f2) in fixed(), seed in any::<u64>()) {
+        // a requantization drops low bits, sign reads one bit, a 1×1 conv with stride 2
+        // skips inputs: the gates only those bits needed are dead in the circuit
+        let src = format!("network t {{ format q = fixed(12, 6); format p = fixed({b2}, {f2}); PARAMS input x : q[1, {n}, {n}] from client;
+            d = conv2d(x, {m}, kernel=1); r = requantize(d, p); s = sign(d); e = conv2d(d, 1, kernel=1, stride=2);
+            output r; output s; output e; }}");
+        check(&src, seed, 20)?;
     }
 
     #[test]

@@ -44,9 +44,10 @@ fn check_model(name: &str, expect_samples: usize) {
     assert_eq!(xs.len(), per * expected.len());
     let circuit = compile(&net, None).expect("compiles");
     let (counts, _) = count(&net, None).expect("counts");
+    let built = garnet_circuits::stats::Stats::of(&circuit);
     assert_eq!(
-        counts.and,
-        circuit.and_count(),
+        (counts.and, counts.xor, counts.not),
+        (built.and_gates, built.xor_gates, built.not_gates),
         "counter vs compiled circuit"
     );
     let mut samples = Vec::new();

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A circuit file (.gcirc or Bristol, detected from the content) or a network (.gnet).
+    /// A circuit file (.gcirc or Bristol, detected from the content) or a network (.gnet),
+    /// counted without building its circuit: the same gate counts as `garnet compile`,
+    /// depths and live wires unknown.
     pub file: PathBuf,
     /// Weights for a .gnet with `params public` (they become constants).
     #[arg(long, value_name = "W.safetensors")]
@@ -19,8 +21,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let stats = if super::network::is_network(&args.file) {
-        // Lower onto the gate counter: no circuit is built, so depths and the
-        // peak live wires are unknown (wires shows the input wires).
+        // Lower onto the live-gate counter: the compiled circuit's counts exactly,
+        // but no circuit is built, so depths and peak live wires are unknown.
         let net = super::network::load_network(&args.file)?;
         let w = super::network::weights_for_compile(&net, args.weights.as_deref())?;
         let (counts, sections) = garnet_compiler::count(&net, w.as_ref())

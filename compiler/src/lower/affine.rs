@@ -114,6 +114,7 @@ pub(crate) fn lower<G: Sink>(
                 cs.add_constant((bias[k / per] as i128) << fx);
                 let acc = cs.finish(g);
                 result.push(finish(g, acc));
+                g.checkpoint(&result[k]);
             }
         }
         Params::Private(per_layer) => {
@@ -176,6 +177,7 @@ pub(crate) fn lower<G: Sink>(
                     dot_signed(g, &a, &c, addend, width)
                 };
                 result.push(finish(g, acc));
+                g.checkpoint(&result[k]);
             }
         }
     }

@@ -115,6 +115,7 @@ pub(crate) fn lower<G: Sink>(
         } else {
             result.push(vec![binarized_neuron(g, &xs, ws, &extra[o])]);
         }
+        g.checkpoint(&result[k]);
     }
     Ok(result)
 }

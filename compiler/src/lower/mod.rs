@@ -12,8 +12,11 @@
 //! Dense and conv layers accumulate exactly (the IR's `accumulator_bits`, bias
 //! aligned to the products' fraction bits) and requantize once; a ReLU that is the
 //! only consumer of a dense/conv output is fused into that requantization.
-//! Layers whose outputs reach no network output are not lowered, so the gates
-//! counted by a [`Counter`] are the gates of the optimized circuit.
+//! Layers whose outputs reach no network output are not lowered. Gates that no
+//! output needs can still arise (a low bit a requantization drops, a neuron a
+//! public threshold makes constant); [`count_live`] counts without them, through
+//! checkpoints after each neuron and layer, so it gives the optimized circuit's
+//! counts exactly.
 
 mod activation;
 mod affine;
@@ -23,7 +26,10 @@ mod pool;
 
 use crate::ir::{Format, Network, Op, OutputOwner, ParamsOwner, Party as NetParty, TensorId};
 use crate::weights::Weights;
-use garnet_circuits::{Builder, Counter, FixedFormat, Gates, Party, Recipient, ValueType, Wire};
+use garnet_circuits::{
+    Builder, Counter, FixedFormat, Gates, LiveCounter, LiveCounts, Party, Recipient, UnusedRoots,
+    ValueType, Wire,
+};
 use garnet_stdlib::{argmax, requantize, zero_extend};
 
 pub use params::{ParamInput, ParamKind, param_inputs, threshold_bits};
@@ -56,6 +62,15 @@ impl Sink for Builder {
 }
 
 impl Sink for Counter {
+    fn declare_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
+        self.typed_input(name, owner, bits, ty)
+    }
+    fn declare_output(&mut self, name: &str, to: Recipient, bits: &[Wire], ty: ValueType) {
+        self.typed_output(name, to, bits, ty)
+    }
+}
+
+impl Sink for LiveCounter {
     fn declare_input(&mut self, name: &str, owner: Party, bits: u32, ty: ValueType) -> Vec<Wire> {
         self.typed_input(name, owner, bits, ty)
     }
@@ -220,6 +235,10 @@ pub fn lower<G: Sink>(
                 vec![zero_extend(g, &idx, ot.format.bits() as usize)]
             }
         };
+        // The layer's output is what later layers read: gates not leading to it are
+        // dead (for a LiveCounter; affine and binary layers checkpoint per output).
+        let out_bits: Vec<G::Bit> = y.iter().flatten().copied().collect();
+        g.checkpoint(&out_bits);
         vals[l.output] = Some(y);
         for t in &l.inputs {
             if plan.last_use[*t] == Some(li) {
@@ -370,12 +389,22 @@ impl Geometry {
     }
 }
 
-/// Lowers with a [`Counter`]: total and per-layer gate counts, and the circuit
-/// interface (inputs and outputs; no gates).
-pub fn count_with(net: &Network, weights: Option<&Weights>) -> Result<Counter, LowerError> {
-    let mut c = Counter::new();
-    lower(&mut c, net, weights)?;
-    Ok(c)
+/// The gates of the optimized circuit, total and per layer, without building it:
+/// lowers onto a [`LiveCounter`], again without the checkpoint bits a run found
+/// unused (a layer output that a later layer reads only in part) until none is.
+/// Usually one run; memory is bounded by the largest neuron's gates.
+pub fn count_live(net: &Network, weights: Option<&Weights>) -> Result<LiveCounts, LowerError> {
+    let mut unused = UnusedRoots::default();
+    loop {
+        let mut c = LiveCounter::with_unused_roots(unused.clone());
+        lower(&mut c, net, weights)?;
+        let counts = c.finish();
+        if counts.unused_roots.is_empty() {
+            return Ok(counts);
+        }
+        // Each run names new unused bits, so this ends.
+        unused = unused.union(counts.unused_roots.clone());
+    }
 }
 
 #[cfg(test)]
