@@ -1,7 +1,8 @@
-//! Compile throughput (gates per second) on the digits network, private weights.
+//! Compile and count throughput (gates per second) on the digits network, private
+//! weights: building and optimizing the circuit, and counting its live gates without it.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use garnet_compiler::{Sources, compile, frontend_file, render};
+use garnet_compiler::{Sources, compile, count, frontend_file, render};
 use std::path::PathBuf;
 
 fn digits(c: &mut Criterion) {
@@ -14,6 +15,9 @@ fn digits(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("digits", |b| {
         b.iter(|| compile(&net, None).expect("compiles"))
+    });
+    g.bench_function("digits_count_live", |b| {
+        b.iter(|| count(&net, None).expect("counts"))
     });
     g.finish();
 }

@@ -60,7 +60,8 @@ fn per_channel(net: &Network, li: usize) -> usize {
     }
 }
 
-/// Lowers dense/conv layer `li` on input `x`.
+/// Lowers dense/conv layer `li` on input `x`; later layers read the output bits
+/// from `read_from` up (checkpointed per output).
 pub(crate) fn lower<G: Sink>(
     g: &mut G,
     net: &Network,
@@ -68,6 +69,7 @@ pub(crate) fn lower<G: Sink>(
     x: &Value<G::Bit>,
     params: &Params<'_, G::Bit>,
     fuse_relu: bool,
+    read_from: usize,
 ) -> Result<Value<G::Bit>, LowerError> {
     let l = &net.layers[li];
     let xt = &net.tensors[l.inputs[0]];
@@ -114,7 +116,7 @@ pub(crate) fn lower<G: Sink>(
                 cs.add_constant((bias[k / per] as i128) << fx);
                 let acc = cs.finish(g);
                 result.push(finish(g, acc));
-                g.checkpoint(&result[k]);
+                g.checkpoint(result[k].get(read_from..).unwrap_or_default());
             }
         }
         Params::Private(per_layer) => {
@@ -177,7 +179,7 @@ pub(crate) fn lower<G: Sink>(
                     dot_signed(g, &a, &c, addend, width)
                 };
                 result.push(finish(g, acc));
-                g.checkpoint(&result[k]);
+                g.checkpoint(result[k].get(read_from..).unwrap_or_default());
             }
         }
     }

@@ -38,13 +38,15 @@ fn cells(net: &Network, li: usize) -> (Vec<Vec<Option<usize>>>, usize) {
     }
 }
 
-/// Lowers binary layer `li` on input bits `x`.
+/// Lowers binary layer `li` on input bits `x`; later layers read the output bits
+/// from `read_from` up (checkpointed per output).
 pub(crate) fn lower<G: Sink>(
     g: &mut G,
     net: &Network,
     li: usize,
     x: &Value<G::Bit>,
     params: &Params<'_, G::Bit>,
+    read_from: usize,
 ) -> Result<Value<G::Bit>, LowerError> {
     let l = &net.layers[li];
     let ot = &net.tensors[l.output];
@@ -115,7 +117,7 @@ pub(crate) fn lower<G: Sink>(
         } else {
             result.push(vec![binarized_neuron(g, &xs, ws, &extra[o])]);
         }
-        g.checkpoint(&result[k]);
+        g.checkpoint(result[k].get(read_from..).unwrap_or_default());
     }
     Ok(result)
 }

@@ -193,9 +193,12 @@ pub fn lower<G: Sink>(
         let ot = &net.tensors[l.output];
         let y: Value<G::Bit> = match &l.op {
             Op::Dense { .. } | Op::Conv2d { .. } => {
-                affine::lower(g, net, li, &x, &params, plan.fuse_relu[li])?
+                let read_from = plan.read_from[l.output];
+                affine::lower(g, net, li, &x, &params, plan.fuse_relu[li], read_from)?
             }
-            Op::BDense { .. } | Op::BConv2d { .. } => binary::lower(g, net, li, &x, &params)?,
+            Op::BDense { .. } | Op::BConv2d { .. } => {
+                binary::lower(g, net, li, &x, &params, plan.read_from[l.output])?
+            }
             Op::MaxPool { .. } | Op::AvgPool { .. } | Op::SumPool { .. } => {
                 pool::lower(g, net, li, &x)
             }
@@ -237,7 +240,12 @@ pub fn lower<G: Sink>(
         };
         // The layer's output is what later layers read: gates not leading to it are
         // dead (for a LiveCounter; affine and binary layers checkpoint per output).
-        let out_bits: Vec<G::Bit> = y.iter().flatten().copied().collect();
+        let from = plan.read_from[l.output];
+        let out_bits: Vec<G::Bit> = y
+            .iter()
+            .flat_map(|v| v.iter().skip(from))
+            .copied()
+            .collect();
         g.checkpoint(&out_bits);
         vals[l.output] = Some(y);
         for t in &l.inputs {
@@ -269,6 +277,10 @@ struct Plan {
     fuse_relu: Vec<bool>,
     /// ReLU layers whose input already has the ReLU applied.
     fused_relu: Vec<bool>,
+    /// The lowest bit of each element that a later layer or an output reads
+    /// (`sign` reads only the top bit, `requantize` skips dropped fraction bits):
+    /// the checkpoint bits for a [`LiveCounter`], which otherwise counts twice.
+    read_from: Vec<usize>,
 }
 
 impl Plan {
@@ -316,11 +328,38 @@ impl Plan {
                 }
             }
         }
+        // Lowest bit read, newest layer first, so a tensor's readers come before it.
+        let mut read_from = vec![usize::MAX; n];
+        for o in &net.outputs {
+            read_from[o.tensor] = 0;
+        }
+        for l in net.layers.iter().rev() {
+            if !live[l.output] {
+                continue;
+            }
+            for &t in &l.inputs {
+                let top = net.tensors[t].format.bits() as usize - 1;
+                let from = match l.op {
+                    Op::Sign => top,
+                    Op::Requantize => {
+                        let f1 = net.tensors[t].format.frac() as usize;
+                        let f2 = net.tensors[l.output].format.frac() as usize;
+                        f1.saturating_sub(f2).min(top)
+                    }
+                    Op::Relu | Op::Flatten | Op::Reshape | Op::BatchNorm { .. } => {
+                        read_from[l.output].min(top)
+                    }
+                    _ => 0,
+                };
+                read_from[t] = read_from[t].min(from);
+            }
+        }
         Plan {
             live,
             last_use,
             fuse_relu,
             fused_relu,
+            read_from,
         }
     }
 }
@@ -432,6 +471,35 @@ mod tests {
         let dead = sections.iter().find(|s| s.0 == "dead").expect("section");
         assert_eq!(dead.1.and, 0);
         assert!(total.and > 0);
+    }
+
+    #[test]
+    fn checkpoints_name_only_the_bits_later_layers_read() {
+        // sign reads the top bit, requantize skips the dropped fraction bits, through
+        // a relu and a flatten: one counting run, no bit reported unused
+        let net = compile_str(
+            "network n { format q = fixed(12, 6); format p = fixed(8, 2); params from server;
+             input x : q[1, 4, 4] from client;
+             c = conv2d(x, 2, kernel=3); r = relu(c); f = flatten(r); rq = requantize(f, p);
+             fx = flatten(x); d = dense(fx, 3); s = sign(d); b = bdense(s, 2, scores=true); t = requantize(b, p);
+             output rq; output t; }",
+        )
+        .expect("compiles");
+        let plan = Plan::new(&net);
+        let tensor = |n: &str| net.layers[net.layer_by_name(n).expect("layer")].output;
+        assert_eq!(plan.read_from[tensor("c")], 4);
+        assert_eq!(plan.read_from[tensor("d")], 11);
+        assert_eq!(plan.read_from[tensor("b")], 4);
+        let mut c = LiveCounter::new();
+        lower(&mut c, &net, None).expect("lowers");
+        let once = c.finish();
+        assert!(once.unused_roots.is_empty());
+        assert!(once.total.and < once.made.and, "some gates are dead");
+        let again = count_live(&net, None).expect("counts");
+        assert_eq!(
+            (again.total, again.sections.clone()),
+            (once.total, once.sections.clone())
+        );
     }
 
     #[test]
