@@ -158,9 +158,21 @@ fn corrupt_file_is_named_in_the_error() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
     std::fs::write(&bad, &bytes).unwrap();
-    let o = garnet(&["stats", bad.to_str().unwrap()]);
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(err.contains("corrupt.gcirc"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
+    let cut = scratch("cut.gcirc");
+    std::fs::write(&cut, &bytes[..bytes.len() - 3]).unwrap();
+    // stats and eval stream the gates: a damage found after some gates is still an
+    // error, never statistics or outputs of part of the circuit
+    for (file, name) in [(&bad, "corrupt.gcirc"), (&cut, "cut.gcirc")] {
+        for args in [
+            vec!["stats", file.to_str().unwrap()],
+            vec!["eval", file.to_str().unwrap(), "-i", "in0=1", "-i", "in1=2"],
+        ] {
+            let o = garnet(&args);
+            assert!(!o.status.success(), "{args:?}");
+            let err = stderr(&o);
+            assert!(err.contains(name), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+            assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Plaintext evaluation, bit-sliced: each wire holds a `u64` whose bit j belongs to
 //! independent input j, so one pass over the gates evaluates 64 inputs.
 
-use crate::ir::{Circuit, Op, OutBit};
+use crate::ir::{Circuit, Gate, Op, OutBit};
 
 /// Inputs that do not fit the circuit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,38 +18,92 @@ pub enum EvalError {
     WireCount { expected: u64, got: usize },
 }
 
+/// Bit-sliced evaluation one gate at a time, one `u64` per wire slot: gates can come
+/// from a stream (a `.gcirc` [`crate::format::gcirc::GateReader`]), so memory is per
+/// wire slot, not per gate.
+pub struct LaneEval {
+    w: Vec<u64>,
+}
+
+impl std::fmt::Debug for LaneEval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaneEval")
+            .field("wires", &self.w.len())
+            .finish()
+    }
+}
+
+impl LaneEval {
+    /// Starts evaluating `interface` (its `gates` are not used) on 64 inputs:
+    /// `input_wires[i]` carries input wire i across the lanes.
+    pub fn new(interface: &Circuit, input_wires: &[u64]) -> Result<LaneEval, EvalError> {
+        let n_in = interface.input_bits();
+        if input_wires.len() as u64 != n_in || n_in > interface.wires as u64 {
+            return Err(EvalError::WireCount {
+                expected: n_in,
+                got: input_wires.len(),
+            });
+        }
+        let mut w = vec![0u64; interface.wires as usize];
+        w[..input_wires.len()].copy_from_slice(input_wires);
+        Ok(LaneEval { w })
+    }
+
+    /// Starts evaluating one input, a bit vector per input value (lane 0).
+    pub fn for_sample(interface: &Circuit, inputs: &[Vec<bool>]) -> Result<LaneEval, EvalError> {
+        interface.check_inputs(inputs)?;
+        let lanes: Vec<u64> = inputs.iter().flatten().map(|&b| b as u64).collect();
+        LaneEval::new(interface, &lanes)
+    }
+
+    /// Applies one gate. Its wires must be in range and defined, as for a circuit that
+    /// [`crate::passes::validate`] accepts or a reader hands out.
+    #[inline]
+    pub fn gate(&mut self, g: &Gate) {
+        let a = self.w[g.a as usize];
+        self.w[g.out as usize] = match g.op {
+            Op::Xor => a ^ self.w[g.b as usize],
+            Op::And => a & self.w[g.b as usize],
+            Op::Not => !a,
+        };
+    }
+
+    /// One `u64` per output bit, outputs in order.
+    pub fn outputs(&self, interface: &Circuit) -> Vec<u64> {
+        interface
+            .outputs
+            .iter()
+            .flat_map(|o| o.bits.iter())
+            .map(|b| match *b {
+                OutBit::Wire(x) => self.w[x as usize],
+                OutBit::Const(v) => 0u64.wrapping_sub(v as u64),
+            })
+            .collect()
+    }
+
+    /// The outputs of lane 0, a bit vector per output value.
+    pub fn sample_outputs(&self, interface: &Circuit) -> Vec<Vec<bool>> {
+        let lanes = self.outputs(interface);
+        let mut bits = lanes.iter().map(|l| l & 1 == 1);
+        interface
+            .outputs
+            .iter()
+            .map(|o| bits.by_ref().take(o.bits.len()).collect())
+            .collect()
+    }
+}
+
 impl Circuit {
     /// Evaluates 64 independent inputs at once. `input_wires[i]` carries input wire i
     /// across the 64 lanes; the result has one `u64` per output bit, outputs in order.
     /// The circuit must be valid ([`crate::passes::validate`]), as the builder and
     /// every reader guarantee.
     pub fn eval_lanes(&self, input_wires: &[u64]) -> Result<Vec<u64>, EvalError> {
-        let n_in = self.input_bits();
-        if input_wires.len() as u64 != n_in {
-            return Err(EvalError::WireCount {
-                expected: n_in,
-                got: input_wires.len(),
-            });
-        }
-        let mut w = vec![0u64; self.wires as usize];
-        w[..input_wires.len()].copy_from_slice(input_wires);
+        let mut ev = LaneEval::new(self, input_wires)?;
         for g in &self.gates {
-            let a = w[g.a as usize];
-            w[g.out as usize] = match g.op {
-                Op::Xor => a ^ w[g.b as usize],
-                Op::And => a & w[g.b as usize],
-                Op::Not => !a,
-            };
+            ev.gate(g);
         }
-        Ok(self
-            .outputs
-            .iter()
-            .flat_map(|o| o.bits.iter())
-            .map(|b| match *b {
-                OutBit::Wire(x) => w[x as usize],
-                OutBit::Const(v) => 0u64.wrapping_sub(v as u64),
-            })
-            .collect())
+        Ok(ev.outputs(self))
     }
 
     /// Evaluates one input: a bit vector per input value (LSB first), in declaration
@@ -87,7 +141,8 @@ impl Circuit {
         Ok(results)
     }
 
-    fn check_inputs(&self, inputs: &[Vec<bool>]) -> Result<(), EvalError> {
+    /// Checks that `inputs` has one value per circuit input, each of its width.
+    pub fn check_inputs(&self, inputs: &[Vec<bool>]) -> Result<(), EvalError> {
         if inputs.len() != self.inputs.len() {
             return Err(EvalError::InputCount {
                 expected: self.inputs.len(),

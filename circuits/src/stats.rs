@@ -2,7 +2,7 @@
 //! a two-party run with free-XOR, half-gates and IKNP oblivious transfer.
 
 use crate::builder::GateCounts;
-use crate::ir::{Circuit, Op, Party, Recipient};
+use crate::ir::{Circuit, Gate, Op, Party, Recipient};
 use serde::Serialize;
 use std::fmt;
 
@@ -109,56 +109,92 @@ fn section_stat(name: &str, c: GateCounts) -> SectionStat {
     }
 }
 
-impl Stats {
-    /// Statistics of a built circuit, depths included.
-    pub fn of(c: &Circuit) -> Stats {
-        let mut counts = GateCounts::default();
-        let mut and_depth = vec![0u32; c.wires as usize];
-        let mut depth = vec![0u32; c.wires as usize];
-        let (mut max_and, mut max_all) = (0, 0);
-        let mut section_counts = vec![GateCounts::default(); c.sections.len()];
-        let mut s = 0;
-        for (i, g) in c.gates.iter().enumerate() {
-            let (a, b) = (g.a as usize, g.b as usize);
-            let d = depth[a].max(depth[b]) + 1;
-            let ad = and_depth[a].max(and_depth[b]) + (g.op == Op::And) as u32;
-            depth[g.out as usize] = d;
-            and_depth[g.out as usize] = ad;
-            max_all = max_all.max(d);
-            max_and = max_and.max(ad);
-            let delta = match g.op {
-                Op::And => GateCounts {
-                    and: 1,
-                    ..Default::default()
-                },
-                Op::Xor => GateCounts {
-                    xor: 1,
-                    ..Default::default()
-                },
-                Op::Not => GateCounts {
-                    not: 1,
-                    ..Default::default()
-                },
-            };
-            counts = add(counts, delta);
-            while s < c.sections.len() && c.sections[s].gates.end <= i as u64 {
-                s += 1;
-            }
-            if s < c.sections.len() && c.sections[s].gates.contains(&(i as u64)) {
-                section_counts[s] = add(section_counts[s], delta);
-            }
+/// Gate counts and depths, gate by gate.
+struct Accumulator {
+    counts: GateCounts,
+    and_depth: Vec<u32>,
+    depth: Vec<u32>,
+    max_and: u32,
+    max_all: u32,
+    /// Gate index ranges of the sections, and their counts.
+    ranges: Vec<std::ops::Range<u64>>,
+    section_counts: Vec<GateCounts>,
+    section: usize,
+    index: u64,
+}
+
+impl Accumulator {
+    fn new(c: &Circuit) -> Accumulator {
+        Accumulator {
+            counts: GateCounts::default(),
+            and_depth: vec![0; c.wires as usize],
+            depth: vec![0; c.wires as usize],
+            max_and: 0,
+            max_all: 0,
+            ranges: c.sections.iter().map(|s| s.gates.clone()).collect(),
+            section_counts: vec![GateCounts::default(); c.sections.len()],
+            section: 0,
+            index: 0,
         }
+    }
+
+    #[inline]
+    fn push(&mut self, g: &Gate) {
+        let (a, b) = (g.a as usize, g.b as usize);
+        let d = self.depth[a].max(self.depth[b]) + 1;
+        let ad = self.and_depth[a].max(self.and_depth[b]) + (g.op == Op::And) as u32;
+        self.depth[g.out as usize] = d;
+        self.and_depth[g.out as usize] = ad;
+        self.max_all = self.max_all.max(d);
+        self.max_and = self.max_and.max(ad);
+        self.counts.bump(g.op);
+        let i = self.index;
+        while self.section < self.ranges.len() && self.ranges[self.section].end <= i {
+            self.section += 1;
+        }
+        if self.section < self.ranges.len() && self.ranges[self.section].contains(&i) {
+            self.section_counts[self.section].bump(g.op);
+        }
+        self.index += 1;
+    }
+
+    fn finish(self, c: &Circuit) -> Stats {
         let sections = c
             .sections
             .iter()
-            .zip(section_counts)
+            .zip(self.section_counts)
             .map(|(sec, cnt)| section_stat(&sec.name, cnt))
             .collect();
-        let mut st = Stats::from_counts(c, counts, sections);
-        st.and_depth = Some(max_and);
-        st.depth = Some(max_all);
+        let mut st = Stats::from_counts(c, self.counts, sections);
+        st.and_depth = Some(self.max_and);
+        st.depth = Some(self.max_all);
         st.wires = Some(c.wires as u64);
         st
+    }
+}
+
+impl Stats {
+    /// Statistics of a built circuit, depths included.
+    pub fn of(c: &Circuit) -> Stats {
+        let mut acc = Accumulator::new(c);
+        for g in &c.gates {
+            acc.push(g);
+        }
+        acc.finish(c)
+    }
+
+    /// Statistics of a circuit given as its interface (`gates` unused) and a stream
+    /// of its gates, such as a `.gcirc` [`crate::format::gcirc::GateReader`]: memory
+    /// is per wire slot, not per gate, so a file of any size fits.
+    pub fn of_stream<E>(
+        interface: &Circuit,
+        gates: impl Iterator<Item = Result<Gate, E>>,
+    ) -> Result<Stats, E> {
+        let mut acc = Accumulator::new(interface);
+        for g in gates {
+            acc.push(&g?);
+        }
+        Ok(acc.finish(interface))
     }
 
     /// Statistics from counts alone (e.g. from a [`crate::LiveCounter`]), with the
@@ -222,14 +258,6 @@ impl Stats {
     /// Section statistics from per-section counts, e.g. [`crate::LiveCounts::sections`].
     pub fn sections_from_counts(counts: &[(String, GateCounts)]) -> Vec<SectionStat> {
         counts.iter().map(|(n, c)| section_stat(n, *c)).collect()
-    }
-}
-
-fn add(a: GateCounts, b: GateCounts) -> GateCounts {
-    GateCounts {
-        and: a.and + b.and,
-        xor: a.xor + b.xor,
-        not: a.not + b.not,
     }
 }
 

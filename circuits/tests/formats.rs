@@ -3,6 +3,7 @@
 
 use garnet_circuits::format::{self, Format, bristol, gcirc};
 use garnet_circuits::random::{RandomSpec, random_built_circuit, random_circuit};
+use garnet_circuits::stats::Stats;
 use garnet_circuits::{
     Builder, Circuit, FixedFormat, Gate, Gates, InputSpec, OutBit, OutputSpec, Party, Recipient,
     Section, ValueType, Wire, bits, passes,
@@ -467,6 +468,39 @@ proptest! {
             prop_assert_eq!(eval_random(&back, seed), eval_random(&c, seed));
             prop_assert_eq!(gcirc::digest(&back), gcirc::digest(&c));
         }
+    }
+
+    #[test]
+    fn streamed_stats_and_eval_of_a_file_equal_the_loaded_circuits(seed in any::<u64>(), spec in spec_strategy()) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let c = passes::optimize(random_built_circuit(&mut rng, &spec.1));
+        let dir = std::env::temp_dir().join(format!("garnet-stats-{}-{seed}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, f) in [("c.gcirc", Format::Gcirc), ("c.txt", Format::Bristol)] {
+            let path = dir.join(name);
+            format::write_file(&path, &c, f).unwrap();
+            let streamed = format::stats_file(&path).unwrap();
+            prop_assert_eq!(&streamed, &Stats::of(&format::read_file(&path).unwrap()));
+            if f == Format::Gcirc {
+                prop_assert_eq!(&streamed, &Stats::of(&c));
+            }
+            // and evaluating the stream gives the loaded circuit's outputs
+            let sample: Vec<Vec<bool>> =
+                c.inputs.iter().map(|i| (0..i.bits).map(|_| rng.r#gen()).collect()).collect();
+            let (iface, gates) = format::open_gates(&path).unwrap();
+            let mut ev = garnet_circuits::eval::LaneEval::for_sample(&iface, &sample).unwrap();
+            for g in gates {
+                ev.gate(&g.unwrap());
+            }
+            prop_assert_eq!(ev.sample_outputs(&iface), c.eval(&sample).unwrap());
+        }
+        // a damaged file is an error naming it, not statistics of part of it
+        let bytes = gcirc::to_bytes(&c);
+        let cut = dir.join("cut.gcirc");
+        std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+        let e = format::stats_file(&cut).unwrap_err().to_string();
+        prop_assert!(e.contains("cut.gcirc"), "{}", e);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

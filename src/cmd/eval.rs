@@ -33,10 +33,15 @@ pub fn run(args: Args) -> Result<()> {
     if args.reference || args.weights.is_some() {
         anyhow::bail!("--reference and --weights apply to .gnet networks only");
     }
-    let circuit = super::load::circuit(&args.file)?;
+    // Streamed: a circuit of any size in memory per wire slot.
+    let (circuit, gates) =
+        garnet_circuits::format::open_gates(&args.file).context("cannot load circuit")?;
     let inputs = collect_inputs(&circuit, &args.inputs, None).context("bad --input")?;
-    let outputs = circuit.eval(&inputs)?;
-    print_outputs(&circuit, &outputs, args.json)
+    let mut ev = garnet_circuits::eval::LaneEval::for_sample(&circuit, &inputs)?;
+    for g in gates {
+        ev.gate(&g.context("cannot load circuit")?);
+    }
+    print_outputs(&circuit, &ev.sample_outputs(&circuit), args.json)
 }
 
 /// Prints outputs as hex and decimal, or as JSON; shared with the two-party commands.

@@ -6,6 +6,5 @@ use std::path::Path;
 
 /// Reads a `.gcirc` or Bristol file (detected from the content) and validates it.
 pub fn circuit(path: &Path) -> Result<Circuit> {
-    garnet_circuits::format::read_file(path)
-        .with_context(|| format!("cannot load circuit {}", path.display()))
+    garnet_circuits::format::read_file(path).context("cannot load circuit")
 }

@@ -33,7 +33,8 @@ pub fn run(args: Args) -> Result<()> {
             Stats::sections_from_counts(&sections),
         )
     } else {
-        Stats::of(&super::load::circuit(&args.file)?)
+        // Streamed: a circuit of any size in memory per wire slot.
+        garnet_circuits::format::stats_file(&args.file).context("cannot load circuit")?
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);

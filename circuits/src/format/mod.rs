@@ -108,6 +108,9 @@ pub(crate) fn shorten(s: &str) -> String {
 
 impl FormatError {
     fn in_file(self, path: &Path) -> FormatError {
+        if let FormatError::File { .. } = self {
+            return self;
+        }
         FormatError::File {
             path: path.to_path_buf(),
             error: Box::new(self),
@@ -133,6 +136,47 @@ pub fn read_file(path: &Path) -> Result<Circuit, FormatError> {
         }
     };
     inner().map_err(|e| e.in_file(path))
+}
+
+/// The gates of a circuit file, one at a time.
+pub type GateStream = Box<dyn Iterator<Item = Result<crate::Gate, FormatError>>>;
+
+/// Opens a circuit file for streaming: its interface (a [`Circuit`] without gates)
+/// and its gates. A `.gcirc` file is validated as it is read (the digest at the
+/// end), so memory is per wire slot, not per gate; Bristol text is loaded whole.
+/// Stream errors name the file.
+pub fn open_gates(path: &Path) -> Result<(Circuit, GateStream), FormatError> {
+    let inner = || -> Result<(Circuit, GateStream), FormatError> {
+        let file = std::fs::File::open(path)?;
+        let mut r = BufReader::with_capacity(1 << 16, file);
+        if detect(r.fill_buf()?) == Format::Bristol {
+            let mut c = read_file(path)?;
+            let gates = std::mem::take(&mut c.gates);
+            return Ok((c, Box::new(gates.into_iter().map(Ok))));
+        }
+        let gr = gcirc::GateReader::new(r)?;
+        let h = gr.header();
+        let interface = Circuit {
+            wires: h.wires,
+            inputs: h.inputs.clone(),
+            outputs: h.outputs.clone(),
+            gates: Vec::new(),
+            sections: h.sections.clone(),
+        };
+        let owned = path.to_path_buf();
+        Ok((
+            interface,
+            Box::new(gr.map(move |g| g.map_err(|e| e.in_file(&owned)))),
+        ))
+    };
+    inner().map_err(|e| e.in_file(path))
+}
+
+/// Statistics of a circuit file ([`crate::stats::Stats`]), streamed as by
+/// [`open_gates`].
+pub fn stats_file(path: &Path) -> Result<crate::stats::Stats, FormatError> {
+    let (interface, gates) = open_gates(path)?;
+    crate::stats::Stats::of_stream(&interface, gates)
 }
 
 /// Writes `c` to `path` in `format`.
