@@ -176,3 +176,19 @@ fn corrupt_file_is_named_in_the_error() {
         }
     }
 }
+
+#[test]
+fn demo_classifies_privately_and_agrees_with_the_plaintext_model() {
+    // the README's first command, on a few images
+    let o = garnet(&["demo", "--count", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("secure = plaintext model    4/4"), "{out}");
+    assert!(out.contains("340,475 AND gates"), "{out}");
+    // one row per image, each with its agreement
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" yes ")).count(),
+        4,
+        "{out}"
+    );
+}

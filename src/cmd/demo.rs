@@ -190,13 +190,14 @@ pub fn run(args: Args) -> Result<()> {
     let t = Instant::now();
     let demo = prepare(args.count)?;
     let ands = demo.circuit.and_count();
+    let free = demo.circuit.gates.len() as u64 - ands;
     println!(
-        "  circuit: {} AND gates, {} XOR gates; {} of garbled tables per image (compiled in {})",
+        "  circuit: {} AND gates and {} free XOR/NOT gates; {} of garbled tables per image",
         garnet_circuits::stats::group(ands),
-        garnet_circuits::stats::group(demo.circuit.gates.len() as u64 - ands),
+        garnet_circuits::stats::group(free),
         mib(ands * 32),
-        ms(t.elapsed().as_secs_f64())
     );
+    println!("  (compiled in {})", ms(t.elapsed().as_secs_f64()));
 
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot listen on loopback")?;
     let addr = listener.local_addr()?;

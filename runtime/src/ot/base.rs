@@ -79,10 +79,9 @@ fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("base OT: {what}: {e}"))
 }
 
-fn read_point(ch: &mut dyn Channel, what: &'static str) -> io::Result<(RistrettoPoint, [u8; 32])> {
-    let mut bytes = [0u8; 32];
-    ch.read_bytes(&mut bytes).map_err(context(what))?;
-    let point = CompressedRistretto(bytes).decompress().ok_or_else(|| {
+/// Decodes a point, refusing non-canonical encodings and the identity.
+fn decode_point(bytes: &[u8; 32], what: &str) -> io::Result<RistrettoPoint> {
+    let point = CompressedRistretto(*bytes).decompress().ok_or_else(|| {
         invalid(format!(
             "base OT: {what}: not a canonical Ristretto255 point encoding"
         ))
@@ -92,7 +91,50 @@ fn read_point(ch: &mut dyn Channel, what: &'static str) -> io::Result<(Ristretto
             "base OT: {what}: the identity point is not allowed"
         )));
     }
-    Ok((point, bytes))
+    Ok(point)
+}
+
+fn read_point(ch: &mut dyn Channel, what: &'static str) -> io::Result<(RistrettoPoint, [u8; 32])> {
+    let mut bytes = [0u8; 32];
+    ch.read_bytes(&mut bytes).map_err(context(what))?;
+    Ok((decode_point(&bytes, what)?, bytes))
+}
+
+/// `f` on every item, the items split over the available cores (up to four):
+/// the point arithmetic of 128 OTs takes milliseconds, a thread tens of
+/// microseconds. Results in order.
+fn on_cores<T: Sync, U: Send>(items: &[T], f: impl Fn(usize, &T) -> U + Sync) -> Vec<U> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if cores < 2 || items.len() < 16 {
+        return items.iter().enumerate().map(|(i, x)| f(i, x)).collect();
+    }
+    let per = items.len().div_ceil(cores);
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items
+            .chunks(per)
+            .enumerate()
+            .skip(1)
+            .map(|(k, chunk)| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(j, x)| f(k * per + j, x))
+                        .collect::<Vec<U>>()
+                })
+            })
+            .collect();
+        let mut out: Vec<U> = items[..per.min(items.len())]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| f(i, x))
+            .collect();
+        for p in parts {
+            out.extend(p.join().expect("base OT worker panicked"));
+        }
+        out
+    })
 }
 
 fn transcript_digest(a: &[u8; 32], bs: &[[u8; 32]]) -> [u8; 32] {
@@ -119,7 +161,7 @@ fn derive_key(transcript: &[u8; 32], index: usize, point: &RistrettoPoint) -> Bl
 }
 
 /// Runs `n` base OTs as the sender. Writes `A`, flushes, then reads the
-/// receiver's `n` points.
+/// receiver's `n` points; the point arithmetic is spread over the cores.
 pub fn send<R: RngCore + CryptoRng>(
     ch: &mut dyn Channel,
     n: usize,
@@ -132,61 +174,51 @@ pub fn send<R: RngCore + CryptoRng>(
         .map_err(context("sending the sender's point"))?;
     ch.flush().map_err(context("sending the sender's point"))?;
 
-    let mut points = Vec::with_capacity(n);
-    let mut encodings = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (p, bytes) = read_point(ch, "reading the receiver's points")?;
-        points.push(p);
-        encodings.push(bytes);
-    }
+    let what = "reading the receiver's points";
+    let mut msg = vec![0u8; 32 * n];
+    ch.read_bytes(&mut msg).map_err(context(what))?;
+    let encodings: Vec<[u8; 32]> = msg
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("32 bytes"))
+        .collect();
     let transcript = transcript_digest(&a_bytes, &encodings);
     let a_big_a = a * big_a;
-    let keys = points
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let p0 = a * b;
-            let p1 = p0 - a_big_a;
-            (
-                derive_key(&transcript, i, &p0),
-                derive_key(&transcript, i, &p1),
-            )
-        })
-        .collect();
+    let keys = on_cores(&encodings, |i, bytes| -> io::Result<(Block, Block)> {
+        let p0 = a * decode_point(bytes, what)?;
+        let p1 = p0 - a_big_a;
+        Ok((
+            derive_key(&transcript, i, &p0),
+            derive_key(&transcript, i, &p1),
+        ))
+    })
+    .into_iter()
+    .collect::<io::Result<Vec<_>>>()?;
     Ok(SenderOutput { keys, transcript })
 }
 
 /// Runs `choices.len()` base OTs as the receiver. Reads the sender's `A`, then
-/// writes and flushes one point per OT.
+/// writes and flushes one point per OT, and derives its keys while the sender
+/// derives its own.
 pub fn receive<R: RngCore + CryptoRng>(
     ch: &mut dyn Channel,
     choices: &[bool],
     rng: &mut R,
 ) -> io::Result<ReceiverOutput> {
     let (big_a, a_bytes) = read_point(ch, "reading the sender's point")?;
-    let table_a = RistrettoBasepointTable::create(&big_a);
-    let mut encodings = Vec::with_capacity(choices.len());
-    let mut shared = Vec::with_capacity(choices.len());
-    let mut msg = Vec::with_capacity(32 * choices.len());
-    for &c in choices {
-        let b = Scalar::random(rng);
-        let b_g = RistrettoPoint::mul_base(&b);
+    // The points go out first; the keys are derived while the sender works.
+    let bs: Vec<(Scalar, bool)> = choices.iter().map(|&c| (Scalar::random(rng), c)).collect();
+    let encodings = on_cores(&bs, |_, (b, c)| {
+        let b_g = RistrettoPoint::mul_base(b);
         let b_g_plus_a = b_g + big_a;
-        let big_b = RistrettoPoint::conditional_select(&b_g, &b_g_plus_a, Choice::from(c as u8));
-        let bytes = big_b.compress().to_bytes();
-        msg.extend_from_slice(&bytes);
-        encodings.push(bytes);
-        shared.push(&b * &table_a);
-    }
-    ch.write_bytes(&msg)
+        let big_b = RistrettoPoint::conditional_select(&b_g, &b_g_plus_a, Choice::from(*c as u8));
+        big_b.compress().to_bytes()
+    });
+    ch.write_bytes(&encodings.concat())
         .map_err(context("sending the receiver's points"))?;
     ch.flush()
         .map_err(context("sending the receiver's points"))?;
     let transcript = transcript_digest(&a_bytes, &encodings);
-    let keys = shared
-        .iter()
-        .enumerate()
-        .map(|(i, p)| derive_key(&transcript, i, p))
-        .collect();
+    let table_a = RistrettoBasepointTable::create(&big_a);
+    let keys = on_cores(&bs, |i, (b, _)| derive_key(&transcript, i, &(b * &table_a)));
     Ok(ReceiverOutput { keys, transcript })
 }
