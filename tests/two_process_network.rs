@@ -115,3 +115,84 @@ fn the_parameter_owner_must_bring_weights() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--weights"), "{err}");
 }
+
+#[test]
+fn one_session_classifies_several_images_like_the_reference() {
+    let samples = [
+        "inputs/sample_0.json",
+        "inputs/sample_1.csv",
+        "inputs/sample_0.npy",
+    ];
+    let mut server = Command::new(EXE)
+        .args([
+            "garble",
+            &model("digits.gnet"),
+            "--weights",
+            &model("digits.safetensors"),
+        ])
+        .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("the garbler printed nothing").unwrap();
+    let addr = first
+        .strip_prefix("garbler: listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .trim()
+        .to_string();
+    let server_log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let mut args: Vec<String> = [
+        "evaluate",
+        &model("digits.gnet"),
+        "--connect",
+        &addr,
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec();
+    for s in samples {
+        args.push("--input".into());
+        args.push(format!("image={}", model(s)));
+    }
+    let client = Command::new(EXE).args(&args).output().unwrap();
+    assert!(
+        client.status.success(),
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    assert!(server.wait().unwrap().success(), "the garbler failed");
+    // one JSON line per image, in order, each the reference's label
+    let got: Vec<i64> = client
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(json_label)
+        .collect();
+    let want: Vec<i64> = samples
+        .iter()
+        .map(|s| {
+            let r = Command::new(EXE)
+                .args([
+                    "eval",
+                    &model("digits.gnet"),
+                    "--weights",
+                    &model("digits.safetensors"),
+                    "--reference",
+                    "--json",
+                    "--input",
+                    &format!("image={}", model(s)),
+                ])
+                .output()
+                .unwrap();
+            json_label(&r.stdout)
+        })
+        .collect();
+    assert_eq!(got, want);
+    // the base OTs ran once: one report has the phase, the others do not
+    let log = server_log.join().unwrap().join("\n");
+    assert_eq!(log.matches("base OT").count(), 1, "{log}");
+    assert_eq!(log.matches("OT extension").count(), samples.len(), "{log}");
+}

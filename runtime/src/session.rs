@@ -5,12 +5,17 @@
 //! hello (magic, version, digest, shapes)   ⇄   hello          — mismatch: error on both sides
 //! hash key                                 ──▶
 //! garbler input labels W0 ⊕ x·Δ           ──▶
-//! base OT + IKNP correlated OT             ⇄   (evaluator's input labels, no ciphertexts)
-//! garbled tables, streamed gate by gate    ──▶  evaluated as they arrive
-//! decoding bits of evaluator outputs       ──▶
-//!                                          ◀──  colour bits of garbler outputs
+//! base OT (128, once)                      ⇄
+//! per inference:
+//!   IKNP correlated OT                     ⇄   (evaluator's input labels, no ciphertexts)
+//!   garbled tables, streamed gate by gate  ──▶  evaluated as they arrive
+//!   decoding bits of evaluator outputs     ──▶
+//!                                          ◀──  colour bits of garbler outputs, 1 = another inference, 0 = done
 //! ```
-//! Each party learns only the outputs whose recipient includes it. Threads and
+//! Each party learns only the outputs whose recipient includes it. A session runs
+//! one inference ([`run_garbler`], [`run_evaluator`]) or as many as the evaluator
+//! has inputs for ([`serve_garbler`], [`run_evaluator_batch`]), with the garbler's
+//! inputs fixed (a model's weights): the one-time phases are paid once. Threads and
 //! sockets live above this module (see [`crate::tcp`], [`crate::memory`]).
 //!
 //! Type-level separation: the garbler's secrets (Δ, the PRG) live in
@@ -32,7 +37,7 @@ use std::time::Instant;
 /// First bytes of every session.
 pub const MAGIC: [u8; 8] = *b"GARNET2P";
 /// Bumped on any change to the messages.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Which side of a session.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -583,10 +588,12 @@ impl GarblerSecrets {
     }
 }
 
-/// Runs the garbler's side of one session. `inputs` has one bit vector per circuit
-/// input value (those the evaluator owns may be empty); `digest` identifies the
-/// circuit (e.g. `garnet_circuits::format::gcirc::digest`); `gates` streams the
-/// circuit's gates in order (`circuit.gates.iter().copied()` for an in-memory one).
+/// Runs the garbler's side of a session of one inference. `inputs` has one bit
+/// vector per circuit input value (those the evaluator owns may be empty); `digest`
+/// identifies the circuit (e.g. `garnet_circuits::format::gcirc::digest`); `gates`
+/// streams the circuit's gates in order (`circuit.gates.iter().copied()` for an
+/// in-memory one). An evaluator asking for a second inference gets an error: see
+/// [`serve_garbler`].
 pub fn run_garbler<I>(
     ch: &mut dyn Channel,
     circuit: &Circuit,
@@ -616,9 +623,82 @@ pub(crate) fn run_garbler_with<I>(
     digest: [u8; 32],
     gates: I,
     inputs: &[Vec<bool>],
-    mut opts: SessionOptions<'_>,
+    opts: SessionOptions<'_>,
     secrets: GarblerSecrets,
 ) -> Result<SessionOutcome, SessionError>
+where
+    I: IntoIterator,
+    I::Item: GateItem,
+{
+    let mut once = Some(gates);
+    let mut outcome = None;
+    garbler_session(
+        ch,
+        circuit,
+        digest,
+        &mut || once.take(),
+        inputs,
+        opts,
+        secrets,
+        &mut |o| outcome = Some(o),
+    )?;
+    outcome.ok_or_else(|| SessionError::Protocol {
+        phase: Phase::Outputs,
+        detail: "the session ended before its inference".into(),
+    })
+}
+
+/// Runs the garbler's side of a session of as many inferences as the evaluator asks
+/// for, all on the garbler's same `inputs` (say, a model's weights); `gates` makes
+/// a fresh stream of the circuit's gates for each. The handshake, the garbler's
+/// input labels and the base OTs happen once; each inference then costs its OT
+/// extension, tables and outputs. `each` gets every inference's outcome (the first
+/// report also holds the one-time phases). Returns the number of inferences.
+///
+/// One Δ and hash key serve the whole session, with a distinct tweak for every AND
+/// of every inference, so the inferences are garbled as one circuit in which the
+/// garbler's inputs fan out to every copy.
+pub fn serve_garbler<F, I>(
+    ch: &mut dyn Channel,
+    circuit: &Circuit,
+    digest: [u8; 32],
+    mut gates: F,
+    inputs: &[Vec<bool>],
+    opts: SessionOptions<'_>,
+    mut each: impl FnMut(SessionOutcome),
+) -> Result<usize, SessionError>
+where
+    F: FnMut() -> I,
+    I: IntoIterator,
+    I::Item: GateItem,
+{
+    garbler_session(
+        ch,
+        circuit,
+        digest,
+        &mut || Some(gates()),
+        inputs,
+        opts,
+        GarblerSecrets::fresh(),
+        &mut each,
+    )
+}
+
+/// Whether the evaluator wants another inference: one byte after its colour bits.
+const MORE: u8 = 1;
+const DONE: u8 = 0;
+
+#[allow(clippy::too_many_arguments)]
+fn garbler_session<I>(
+    ch: &mut dyn Channel,
+    circuit: &Circuit,
+    digest: [u8; 32],
+    next_gates: &mut dyn FnMut() -> Option<I>,
+    inputs: &[Vec<bool>],
+    mut opts: SessionOptions<'_>,
+    secrets: GarblerSecrets,
+    each: &mut dyn FnMut(SessionOutcome),
+) -> Result<usize, SessionError>
 where
     I: IntoIterator,
     I::Item: GateItem,
@@ -642,103 +722,199 @@ where
     let mut core = GarblerCore::new(Tccr::new(hash_key), delta, c.wires);
     let d = delta.block();
 
-    // 2. Garbler input labels.
+    // 2. Garbler input labels, once: kept, since gates may reuse their slots.
     let n_in = c.input_bits() as usize;
     prg.fill_blocks(&mut core.labels_mut()[..n_in]);
     let mut msg = Vec::with_capacity(owned_count(c, Party::Garbler) * 16);
+    let mut own_labels = Vec::with_capacity(owned_count(c, Party::Garbler));
     for (w, bit) in owned_wires(c, Party::Garbler, inputs) {
-        msg.extend_from_slice(&(core.labels()[w] ^ d.select(bit)).to_bytes());
+        let zero = core.labels()[w];
+        own_labels.push((w, zero));
+        msg.extend_from_slice(&(zero ^ d.select(bit)).to_bytes());
     }
     ch.write_bytes(&msg).map_err(at(Phase::GarblerInputs))?;
     ch.flush().map_err(at(Phase::GarblerInputs))?;
     ph.end(Phase::GarblerInputs, ch);
 
-    // 3. OT for the evaluator's input labels: the correlated-OT 0-labels are the
-    // evaluator's input wires' 0-labels.
+    // 3. Base OTs once, for the evaluator's input labels of every inference.
     let n_eval = owned_count(c, Party::Evaluator);
-    if n_eval > 0 {
-        let mut sender = CotSender::setup(ch, d, &mut prg).map_err(at(Phase::BaseOt))?;
+    let eval_wires: Vec<usize> = owned_wires(c, Party::Evaluator, inputs)
+        .map(|(w, _)| w)
+        .collect();
+    let mut sender = if n_eval > 0 {
+        let s = CotSender::setup(ch, d, &mut prg).map_err(at(Phase::BaseOt))?;
         ch.flush().map_err(at(Phase::BaseOt))?;
         ph.end(Phase::BaseOt, ch);
-        let q = sender
-            .send_correlated(ch, n_eval)
-            .map_err(at(Phase::OtExtension))?;
-        ch.flush().map_err(at(Phase::OtExtension))?;
-        let eval_wires: Vec<usize> = owned_wires(c, Party::Evaluator, inputs)
-            .map(|(w, _)| w)
-            .collect();
-        if q.len() != eval_wires.len() {
+        Some(s)
+    } else {
+        None
+    };
+
+    let mut done = 0;
+    loop {
+        let Some(gates) = next_gates() else {
             return Err(SessionError::Protocol {
-                phase: Phase::OtExtension,
-                detail: format!(
-                    "{} correlated OTs for {} input bits",
-                    q.len(),
-                    eval_wires.len()
-                ),
+                phase: Phase::Outputs,
+                detail: "the evaluator asked for another inference, but this garbler runs one per session".into(),
             });
-        }
-        for (w, l) in eval_wires.into_iter().zip(q) {
+        };
+        for &(w, l) in &own_labels {
             core.labels_mut()[w] = l;
         }
-        ph.end(Phase::OtExtension, ch);
-    }
+        // 4. Correlated OT: its 0-labels are the evaluator's input wires' 0-labels.
+        if let Some(sender) = sender.as_mut() {
+            let q = sender
+                .send_correlated(ch, n_eval)
+                .map_err(at(Phase::OtExtension))?;
+            ch.flush().map_err(at(Phase::OtExtension))?;
+            if q.len() != eval_wires.len() {
+                return Err(SessionError::Protocol {
+                    phase: Phase::OtExtension,
+                    detail: format!(
+                        "{} correlated OTs for {} input bits",
+                        q.len(),
+                        eval_wires.len()
+                    ),
+                });
+            }
+            for (&w, l) in eval_wires.iter().zip(q) {
+                core.labels_mut()[w] = l;
+            }
+            ph.end(Phase::OtExtension, ch);
+        }
 
-    // 4. Garbled tables, streamed.
-    let mut nop = |_: u64| {};
-    let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
-        Some(p) => *p,
-        None => &mut nop,
-    };
-    let stats = core
-        .garble(gates, ch, progress)
-        .map_err(|e| stream_err(Phase::Garbling, e))?;
-    ch.flush().map_err(at(Phase::Garbling))?;
-    ph.end(Phase::Garbling, ch);
+        // 5. Garbled tables, streamed; the tweaks go on from the last inference's.
+        let mut nop = |_: u64| {};
+        let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
+            Some(p) => *p,
+            None => &mut nop,
+        };
+        let stats = core
+            .garble(gates, ch, progress)
+            .map_err(|e| stream_err(Phase::Garbling, e))?;
+        ch.flush().map_err(at(Phase::Garbling))?;
+        ph.end(Phase::Garbling, ch);
 
-    // 5. Outputs: decoding bits for the evaluator; colour bits back for us.
-    let labels = core.labels();
-    let decoding = pack(
-        output_wires(c, Party::Evaluator)
-            .into_iter()
-            .map(|w| labels[w as usize].lsb()),
-    );
-    ch.write_bytes(&decoding).map_err(at(Phase::Outputs))?;
-    ch.flush().map_err(at(Phase::Outputs))?;
-    let ours = output_wires(c, Party::Garbler);
-    let colours = read_bits(ch, ours.len())?;
-    let mut colour_of = std::collections::HashMap::with_capacity(ours.len());
-    for (w, col) in ours.iter().zip(colours) {
-        colour_of.insert(*w, col);
+        // 6. Outputs: decoding bits for the evaluator; colour bits back for us, and
+        // whether another inference follows.
+        let labels = core.labels();
+        let decoding = pack(
+            output_wires(c, Party::Evaluator)
+                .into_iter()
+                .map(|w| labels[w as usize].lsb()),
+        );
+        ch.write_bytes(&decoding).map_err(at(Phase::Outputs))?;
+        ch.flush().map_err(at(Phase::Outputs))?;
+        let ours = output_wires(c, Party::Garbler);
+        let colours = read_bits(ch, ours.len())?;
+        let mut colour_of = std::collections::HashMap::with_capacity(ours.len());
+        for (w, col) in ours.iter().zip(colours) {
+            colour_of.insert(*w, col);
+        }
+        let outputs = decode(c, Party::Garbler, |w| {
+            colour_of[&w] ^ labels[w as usize].lsb()
+        });
+        let mut more = [0u8; 1];
+        ch.read_bytes(&mut more).map_err(at(Phase::Outputs))?;
+        ph.end(Phase::Outputs, ch);
+        let finished = std::mem::replace(&mut ph, Phases::new(Role::Garbler, ch));
+        each(SessionOutcome {
+            outputs,
+            report: finished.report(stats.gates, stats.ands),
+        });
+        done += 1;
+        match more[0] {
+            DONE => return Ok(done),
+            MORE => {}
+            b => {
+                return Err(SessionError::Protocol {
+                    phase: Phase::Outputs,
+                    detail: format!("expected 0 or 1 after the colour bits, got {b}"),
+                });
+            }
+        }
     }
-    let outputs = decode(c, Party::Garbler, |w| {
-        colour_of[&w] ^ labels[w as usize].lsb()
-    });
-    ph.end(Phase::Outputs, ch);
-    Ok(SessionOutcome {
-        outputs,
-        report: ph.report(stats.gates, stats.ands),
-    })
 }
 
 // ---------------------------------------------------------------------------
 // The evaluator
 
-/// Runs the evaluator's side of one session (see [`run_garbler`] for the arguments).
-/// The evaluator never holds Δ: its state is an [`EvaluatorCore`].
+/// Runs the evaluator's side of a session of one inference (see [`run_garbler`]
+/// for the arguments). The evaluator never holds Δ: its state is an
+/// [`EvaluatorCore`].
 pub fn run_evaluator<I>(
     ch: &mut dyn Channel,
     circuit: &Circuit,
     digest: [u8; 32],
     gates: I,
     inputs: &[Vec<bool>],
-    mut opts: SessionOptions<'_>,
+    opts: SessionOptions<'_>,
 ) -> Result<SessionOutcome, SessionError>
 where
     I: IntoIterator,
     I::Item: GateItem,
 {
+    let mut once = Some(gates);
+    let mut out = run_evaluator_batch(
+        ch,
+        circuit,
+        digest,
+        || once.take().into_iter().flatten(),
+        std::slice::from_ref(&inputs.to_vec()),
+        opts,
+    )?;
+    out.pop()
+        .ok_or_else(|| SessionError::Input("no inference ran".into()))
+}
+
+/// Runs the evaluator's side of a session of one inference per entry of `inputs`
+/// (each as for [`run_evaluator`]), against a [`serve_garbler`]; `gates` makes a
+/// fresh stream of the circuit's gates for each. Outcomes in order; the first
+/// report also holds the one-time phases (handshake, garbler inputs, base OT).
+pub fn run_evaluator_batch<F, I>(
+    ch: &mut dyn Channel,
+    circuit: &Circuit,
+    digest: [u8; 32],
+    gates: F,
+    inputs: &[Vec<Vec<bool>>],
+    opts: SessionOptions<'_>,
+) -> Result<Vec<SessionOutcome>, SessionError>
+where
+    F: FnMut() -> I,
+    I: IntoIterator,
+    I::Item: GateItem,
+{
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    run_evaluator_each(ch, circuit, digest, gates, inputs, opts, |o| {
+        outcomes.push(o)
+    })?;
+    Ok(outcomes)
+}
+
+/// [`run_evaluator_batch`] handing each outcome to `each` as soon as it is known.
+pub fn run_evaluator_each<F, I>(
+    ch: &mut dyn Channel,
+    circuit: &Circuit,
+    digest: [u8; 32],
+    mut gates: F,
+    inputs: &[Vec<Vec<bool>>],
+    mut opts: SessionOptions<'_>,
+    mut each: impl FnMut(SessionOutcome),
+) -> Result<(), SessionError>
+where
+    F: FnMut() -> I,
+    I: IntoIterator,
+    I::Item: GateItem,
+{
     let c = circuit;
-    check_inputs(c, Party::Evaluator, inputs)?;
+    if inputs.is_empty() {
+        return Err(SessionError::Input(
+            "a session needs at least one inference".into(),
+        ));
+    }
+    for one in inputs {
+        check_inputs(c, Party::Evaluator, one)?;
+    }
     check_output_wires(c)?;
     let mut ph = Phases::new(Role::Evaluator, ch);
 
@@ -748,79 +924,98 @@ where
     ph.end(Phase::Handshake, ch);
     let mut core = EvaluatorCore::new(Tccr::new(hash_key), c.wires);
 
-    // 2. Garbler input labels.
-    let g_wires: Vec<usize> = owned_wires(c, Party::Garbler, inputs)
+    // 2. Garbler input labels, once: kept, since gates may reuse their slots.
+    let g_wires: Vec<usize> = owned_wires(c, Party::Garbler, &inputs[0])
         .map(|(w, _)| w)
         .collect();
     let mut msg = vec![0u8; g_wires.len() * 16];
     ch.read_bytes(&mut msg).map_err(at(Phase::GarblerInputs))?;
-    for (w, chunk) in g_wires.iter().zip(msg.chunks_exact(16)) {
-        core.labels_mut()[*w] = Block::from_bytes(chunk.try_into().expect("16 bytes"));
-    }
+    let their_labels: Vec<(usize, Block)> = g_wires
+        .iter()
+        .zip(msg.chunks_exact(16))
+        .map(|(&w, chunk)| (w, Block::from_bytes(chunk.try_into().expect("16 bytes"))))
+        .collect();
     ph.end(Phase::GarblerInputs, ch);
 
-    // 3. OT for our input labels.
-    let (e_wires, choices): (Vec<usize>, Vec<bool>) =
-        owned_wires(c, Party::Evaluator, inputs).unzip();
-    if !choices.is_empty() {
+    // 3. Base OTs once.
+    let n_eval = owned_count(c, Party::Evaluator);
+    let mut receiver = if n_eval > 0 {
         let mut rng = Prg::from_entropy();
-        let mut receiver = CotReceiver::setup(ch, &mut rng).map_err(at(Phase::BaseOt))?;
+        let r = CotReceiver::setup(ch, &mut rng).map_err(at(Phase::BaseOt))?;
         ch.flush().map_err(at(Phase::BaseOt))?;
         ph.end(Phase::BaseOt, ch);
-        let t = receiver
-            .receive_correlated(ch, &choices)
-            .map_err(at(Phase::OtExtension))?;
-        ch.flush().map_err(at(Phase::OtExtension))?;
-        if t.len() != e_wires.len() {
-            return Err(SessionError::Protocol {
-                phase: Phase::OtExtension,
-                detail: format!(
-                    "{} correlated OTs for {} input bits",
-                    t.len(),
-                    e_wires.len()
-                ),
-            });
-        }
-        for (w, l) in e_wires.into_iter().zip(t) {
+        Some(r)
+    } else {
+        None
+    };
+
+    for (k, one) in inputs.iter().enumerate() {
+        for &(w, l) in &their_labels {
             core.labels_mut()[w] = l;
         }
-        ph.end(Phase::OtExtension, ch);
-    }
+        // 4. OT for our input labels.
+        let (e_wires, choices): (Vec<usize>, Vec<bool>) =
+            owned_wires(c, Party::Evaluator, one).unzip();
+        if let Some(receiver) = receiver.as_mut() {
+            let t = receiver
+                .receive_correlated(ch, &choices)
+                .map_err(at(Phase::OtExtension))?;
+            ch.flush().map_err(at(Phase::OtExtension))?;
+            if t.len() != e_wires.len() {
+                return Err(SessionError::Protocol {
+                    phase: Phase::OtExtension,
+                    detail: format!(
+                        "{} correlated OTs for {} input bits",
+                        t.len(),
+                        e_wires.len()
+                    ),
+                });
+            }
+            for (w, l) in e_wires.into_iter().zip(t) {
+                core.labels_mut()[w] = l;
+            }
+            ph.end(Phase::OtExtension, ch);
+        }
 
-    // 4. Evaluate the tables as they arrive.
-    let mut nop = |_: u64| {};
-    let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
-        Some(p) => *p,
-        None => &mut nop,
-    };
-    let stats = core
-        .evaluate(gates, ch, progress)
-        .map_err(|e| stream_err(Phase::Evaluation, e))?;
-    ph.end(Phase::Evaluation, ch);
+        // 5. Evaluate the tables as they arrive.
+        let mut nop = |_: u64| {};
+        let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
+            Some(p) => *p,
+            None => &mut nop,
+        };
+        let stats = core
+            .evaluate(gates(), ch, progress)
+            .map_err(|e| stream_err(Phase::Evaluation, e))?;
+        ph.end(Phase::Evaluation, ch);
 
-    // 5. Outputs: colour bits of the garbler's outputs go back; decoding bits of ours arrive.
-    let labels = core.labels();
-    let colours = pack(
-        output_wires(c, Party::Garbler)
-            .into_iter()
-            .map(|w| labels[w as usize].lsb()),
-    );
-    ch.write_bytes(&colours).map_err(at(Phase::Outputs))?;
-    ch.flush().map_err(at(Phase::Outputs))?;
-    let ours = output_wires(c, Party::Evaluator);
-    let decoding = read_bits(ch, ours.len())?;
-    let mut dec_of = std::collections::HashMap::with_capacity(ours.len());
-    for (w, d) in ours.iter().zip(decoding) {
-        dec_of.insert(*w, d);
+        // 6. Outputs: colour bits of the garbler's outputs go back, with whether
+        // another inference follows; decoding bits of ours arrive.
+        let labels = core.labels();
+        let mut colours = pack(
+            output_wires(c, Party::Garbler)
+                .into_iter()
+                .map(|w| labels[w as usize].lsb()),
+        );
+        colours.push(if k + 1 < inputs.len() { MORE } else { DONE });
+        ch.write_bytes(&colours).map_err(at(Phase::Outputs))?;
+        ch.flush().map_err(at(Phase::Outputs))?;
+        let ours = output_wires(c, Party::Evaluator);
+        let decoding = read_bits(ch, ours.len())?;
+        let mut dec_of = std::collections::HashMap::with_capacity(ours.len());
+        for (w, d) in ours.iter().zip(decoding) {
+            dec_of.insert(*w, d);
+        }
+        let outputs = decode(c, Party::Evaluator, |w| {
+            dec_of[&w] ^ labels[w as usize].lsb()
+        });
+        ph.end(Phase::Outputs, ch);
+        let finished = std::mem::replace(&mut ph, Phases::new(Role::Evaluator, ch));
+        each(SessionOutcome {
+            outputs,
+            report: finished.report(stats.gates, stats.ands),
+        });
     }
-    let outputs = decode(c, Party::Evaluator, |w| {
-        dec_of[&w] ^ labels[w as usize].lsb()
-    });
-    ph.end(Phase::Outputs, ch);
-    Ok(SessionOutcome {
-        outputs,
-        report: ph.report(stats.gates, stats.ands),
-    })
+    Ok(())
 }
 
 /// Both parties of an in-memory circuit in two threads over an in-memory channel.
@@ -1022,6 +1217,67 @@ mod tests {
             .filter(|(x, y)| x == y)
             .count();
         assert!(same <= 2, "{same} identical blocks across two sessions");
+    }
+
+    #[test]
+    fn inferences_of_a_session_never_reuse_a_tweak() {
+        // Only garbler inputs: both inferences garble the same labels under the same
+        // Δ and key, so their tables would repeat if the tweaks started over.
+        let mut b = garnet_circuits::Builder::new();
+        let g = b.input("g", Party::Garbler, 8);
+        let mut outs = Vec::new();
+        for i in 0..7 {
+            use garnet_circuits::Gates;
+            outs.push(b.and(g[i], g[i + 1]));
+        }
+        b.output("o", Recipient::Evaluator, &outs);
+        let c = garnet_circuits::passes::optimize(b.finish());
+        let ands = c.and_count() as usize;
+        assert_eq!(ands, 7);
+        let digest = garnet_circuits::format::gcirc::digest(&c);
+        let (a, mut ev) = MemoryChannel::pair();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut rec = Recording {
+            inner: a,
+            log: log.clone(),
+        };
+        let ins = vec![vec![true, false, true, true, false, true, true, true]];
+        std::thread::scope(|s| {
+            let (c2, ins2) = (&c, &ins);
+            let g = s.spawn(move || {
+                serve_garbler(
+                    &mut rec,
+                    c2,
+                    digest,
+                    || c2.gates.iter().copied(),
+                    ins2,
+                    SessionOptions::default(),
+                    |_| {},
+                )
+            });
+            let e = run_evaluator_batch(
+                &mut ev,
+                &c,
+                digest,
+                || c.gates.iter().copied(),
+                &[vec![vec![]], vec![vec![]]],
+                SessionOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(g.join().unwrap().unwrap(), 2);
+            assert_eq!(e[0].outputs, e[1].outputs);
+        });
+        // The transcript ends with [tables, decoding byte] twice.
+        let log = log.lock().unwrap().clone();
+        let per = 32 * ands + 1;
+        let second = &log[log.len() - per..log.len() - 1];
+        let first = &log[log.len() - 2 * per..log.len() - per - 1];
+        for block in second.chunks(16) {
+            assert!(
+                !first.chunks(16).any(|b| b == block),
+                "a table block repeats across inferences"
+            );
+        }
     }
 
     #[test]

@@ -385,3 +385,129 @@ fn server_keeps_serving_after_failed_clients() {
         "{results:?}"
     );
 }
+
+/// A session of `k` inferences, the evaluator's side through `wrap`.
+fn batch_through<W: Channel + Send>(
+    c: &Circuit,
+    k: usize,
+    wrap: impl FnOnce(MemoryChannel) -> W,
+) -> (Result<usize, SessionError>, Result<usize, SessionError>) {
+    use garnet_runtime::session::{run_evaluator_batch, serve_garbler};
+    let (mut a, b) = MemoryChannel::pair_with_timeout(Duration::from_secs(5));
+    let start = Instant::now();
+    let mut wrapped = wrap(b);
+    let (g, e) = std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            let r = run_evaluator_batch(
+                &mut wrapped,
+                c,
+                digest(c),
+                || c.gates.iter().copied(),
+                &vec![inputs(c, Party::Evaluator); k],
+                SessionOptions::default(),
+            )
+            .map(|o| o.len());
+            drop(wrapped);
+            r
+        });
+        let g = serve_garbler(
+            &mut a,
+            c,
+            digest(c),
+            || c.gates.iter().copied(),
+            &inputs(c, Party::Garbler),
+            SessionOptions::default(),
+            |_| {},
+        );
+        drop(a);
+        (g, t.join().expect("evaluator panicked"))
+    });
+    assert!(start.elapsed() < LIMIT);
+    (g, e)
+}
+
+#[test]
+fn an_evaluator_gone_between_inferences_is_a_clean_error() {
+    let c = circuit(300);
+    // how much the evaluator sends in a whole session of three inferences
+    let mut total = 0;
+    let (g, e) = batch_through(&c, 3, |b| {
+        struct Count<'a>(MemoryChannel, &'a mut usize);
+        impl Channel for Count<'_> {
+            fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+                *self.1 += bytes.len();
+                self.0.write_bytes(bytes)
+            }
+            fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
+                self.0.read_bytes(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.0.flush()
+            }
+            fn bytes_sent(&self) -> u64 {
+                0
+            }
+            fn bytes_received(&self) -> u64 {
+                0
+            }
+        }
+        Count(b, &mut total)
+    });
+    assert_eq!((g.unwrap(), e.unwrap()), (3, 3));
+    for budget in [total / 3, total / 2, 2 * total / 3, total - 1] {
+        let (g, e) = batch_through(&c, 3, |b| Cutoff {
+            inner: Some(b),
+            budget,
+        });
+        assert!(e.is_err(), "budget {budget}");
+        let g = g.unwrap_err();
+        assert!(
+            matches!(g, SessionError::Disconnected { .. }),
+            "budget {budget}: {g}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_continuation_byte_is_a_protocol_error() {
+    // The evaluator's colour bits (none here) and its "another inference?" byte
+    // form its only one-byte message: make it 7.
+    struct Garble7(MemoryChannel);
+    impl Channel for Garble7 {
+        fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+            if bytes.len() == 1 {
+                return self.0.write_bytes(&[7]);
+            }
+            self.0.write_bytes(bytes)
+        }
+        fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
+            self.0.read_bytes(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.0.flush()
+        }
+        fn bytes_sent(&self) -> u64 {
+            0
+        }
+        fn bytes_received(&self) -> u64 {
+            0
+        }
+    }
+    let mut c = circuit(300);
+    for o in &mut c.outputs {
+        o.recipient = garnet_circuits::Recipient::Evaluator;
+    }
+    let (g, _) = batch_through(&c, 2, Garble7);
+    let g = g.unwrap_err();
+    assert!(
+        matches!(
+            g,
+            SessionError::Protocol {
+                phase: Phase::Outputs,
+                ..
+            }
+        ),
+        "{g}"
+    );
+    assert!(g.to_string().contains("got 7"), "{g}");
+}

@@ -116,3 +116,153 @@ fn bristol_test_circuits_match_plaintext() {
     }
     assert!(seen >= 3, "expected Bristol circuits in {}", dir.display());
 }
+
+/// Both sides of a session of several inferences over an in-memory channel: the
+/// garbler's inputs fixed, one evaluator input set per inference.
+fn batch(
+    c: &Circuit,
+    garbler: &[Vec<bool>],
+    evaluator: &[Vec<Vec<bool>>],
+) -> (
+    Result<Vec<garnet_runtime::session::SessionOutcome>, garnet_runtime::error::SessionError>,
+    Result<Vec<garnet_runtime::session::SessionOutcome>, garnet_runtime::error::SessionError>,
+) {
+    use garnet_runtime::session::{SessionOptions, run_evaluator_batch, serve_garbler};
+    let digest = garnet_circuits::format::gcirc::digest(c);
+    let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
+    std::thread::scope(|s| {
+        let g = s.spawn(move || {
+            let mut a = a;
+            let mut outs = Vec::new();
+            serve_garbler(
+                &mut a,
+                c,
+                digest,
+                || c.gates.iter().copied(),
+                garbler,
+                SessionOptions::default(),
+                |o| outs.push(o),
+            )
+            .map(|n| {
+                assert_eq!(n, outs.len());
+                outs
+            })
+        });
+        let e = run_evaluator_batch(
+            &mut b,
+            c,
+            digest,
+            || c.gates.iter().copied(),
+            evaluator,
+            SessionOptions::default(),
+        );
+        drop(b);
+        (g.join().expect("garbler thread"), e)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Each inference of a session gives the plaintext result of the garbler's
+    /// fixed inputs with that inference's evaluator inputs, for both parties.
+    #[test]
+    fn every_inference_of_a_session_matches_plaintext(seed in any::<u64>(), k in 1usize..5, gates in 0usize..300, opt in any::<bool>()) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let spec = RandomSpec {
+            input_widths: vec![rng.gen_range(0..10), rng.gen_range(0..10), rng.gen_range(0..10)],
+            gates,
+            output_widths: vec![rng.gen_range(1..6), rng.gen_range(1..6)],
+            and_fraction: 0.5,
+            window: 16,
+        };
+        let mut c = random_circuit(&mut rng, &spec);
+        if opt {
+            c = passes::optimize(c);
+        }
+        c.outputs[0].recipient = Recipient::Both;
+        c.outputs[1].recipient = if rng.r#gen() { Recipient::Garbler } else { Recipient::Evaluator };
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<Vec<bool>> {
+            c.inputs.iter().map(|s| (0..s.bits).map(|_| rng.r#gen()).collect()).collect()
+        };
+        let fixed = draw(&mut rng);
+        let samples: Vec<Vec<Vec<bool>>> = (0..k)
+            .map(|_| {
+                let x = draw(&mut rng);
+                c.inputs.iter().zip(fixed.iter().zip(x)).map(|(s, (g, e))| if s.owner == Party::Garbler { g.clone() } else { e }).collect()
+            })
+            .collect();
+        let (gi, _) = split(&c, &samples[0]);
+        let eis: Vec<Vec<Vec<bool>>> = samples.iter().map(|x| split(&c, x).1).collect();
+        let (g, e) = batch(&c, &gi, &eis);
+        let (g, e) = (g.unwrap(), e.unwrap());
+        prop_assert_eq!(g.len(), k);
+        prop_assert_eq!(e.len(), k);
+        for (j, x) in samples.iter().enumerate() {
+            let expect = c.eval(x).unwrap();
+            for (i, o) in c.outputs.iter().enumerate() {
+                prop_assert_eq!(g[j].outputs[i].as_ref(), o.recipient.includes(Party::Garbler).then_some(&expect[i]));
+                prop_assert_eq!(e[j].outputs[i].as_ref(), o.recipient.includes(Party::Evaluator).then_some(&expect[i]));
+            }
+            prop_assert_eq!(e[j].report.ands, c.and_count());
+        }
+    }
+}
+
+#[test]
+fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
+    use garnet_runtime::session::{SessionOptions, run_evaluator_batch, run_garbler};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let spec = RandomSpec {
+        input_widths: vec![4, 4],
+        gates: 100,
+        ..RandomSpec::default()
+    };
+    let c = random_circuit(&mut rng, &spec);
+    let full: Vec<Vec<bool>> = c
+        .inputs
+        .iter()
+        .map(|s| vec![true; s.bits as usize])
+        .collect();
+    let (gi, ei) = split(&c, &full);
+    let digest = garnet_circuits::format::gcirc::digest(&c);
+    let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
+    let (g, e) = std::thread::scope(|s| {
+        let g = s.spawn(|| {
+            let mut a = a;
+            run_garbler(
+                &mut a,
+                &c,
+                digest,
+                c.gates.iter().copied(),
+                &gi,
+                SessionOptions::default(),
+            )
+        });
+        let e = run_evaluator_batch(
+            &mut b,
+            &c,
+            digest,
+            || c.gates.iter().copied(),
+            &[ei.clone(), ei.clone()],
+            SessionOptions::default(),
+        );
+        drop(b);
+        (g.join().unwrap(), e)
+    });
+    let g = g.unwrap_err().to_string();
+    assert!(g.contains("one per session"), "{g}");
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("closed the connection"), "{e}");
+    // and a session needs at least one inference
+    let (_, mut b) = garnet_runtime::memory::MemoryChannel::pair();
+    let none = run_evaluator_batch(
+        &mut b,
+        &c,
+        digest,
+        || c.gates.iter().copied(),
+        &[],
+        SessionOptions::default(),
+    );
+    assert!(none.unwrap_err().to_string().contains("at least one"));
+}

@@ -1,6 +1,6 @@
 //! `garnet demo`: private digit recognition between a server and a client over
-//! loopback TCP, each image in its own garbled-circuit session, checked against the
-//! plaintext fixed-point model.
+//! loopback TCP, all images in one garbled-circuit session (or one session each),
+//! checked against the plaintext fixed-point model.
 
 use anyhow::{Context, Result, bail};
 use garnet_circuits::{Circuit, Party};
@@ -9,7 +9,10 @@ use garnet_compiler::ir::Network;
 use garnet_compiler::weights::{Weights, load_safetensors};
 use garnet_compiler::{Sources, decode_outputs, frontend, reference, render, tensor_bits};
 use garnet_runtime::error::Phase;
-use garnet_runtime::session::{SessionOptions, SessionReport, run_evaluator, run_garbler};
+use garnet_runtime::session::{
+    SessionOptions, SessionOutcome, SessionReport, run_evaluator, run_evaluator_each, run_garbler,
+    serve_garbler,
+};
 use garnet_runtime::tcp::TcpChannel;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -24,9 +27,13 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// How many of the 360 bundled test images to classify, one two-party session each.
+    /// How many of the 360 bundled test images to classify.
     #[arg(long, default_value_t = 100)]
     pub count: usize,
+    /// Run one session (connection, handshake, base OTs) per image instead of one
+    /// session for all of them.
+    #[arg(long)]
+    pub session_per_image: bool,
     /// Print each session's per-phase report.
     #[arg(long)]
     pub verbose: bool,
@@ -127,6 +134,17 @@ impl Demo {
             .collect())
     }
 
+    /// The label a session's outputs decode to, and its report.
+    fn label_of(&self, outcome: SessionOutcome) -> Result<(i64, SessionReport)> {
+        let bits: Vec<Vec<bool>> = outcome
+            .outputs
+            .into_iter()
+            .map(|o| o.unwrap_or_default())
+            .collect();
+        let decoded = decode_outputs(&self.net, &bits)?;
+        Ok((decoded["label"][0], outcome.report))
+    }
+
     fn plaintext_label(&self, image: &[i64]) -> Result<i64> {
         let values = reference::run(&self.net, &self.weights, &[image.to_vec()])?;
         let out = reference::outputs(&self.net, &values);
@@ -134,7 +152,7 @@ impl Demo {
     }
 }
 
-/// One client session: connect, evaluate, decode the label.
+/// One client session of one image: connect, evaluate, decode the label.
 fn classify(
     demo: &Demo,
     addr: std::net::SocketAddr,
@@ -151,13 +169,42 @@ fn classify(
         &inputs,
         SessionOptions::default(),
     )?;
-    let bits: Vec<Vec<bool>> = outcome
-        .outputs
-        .into_iter()
-        .map(|o| o.unwrap_or_default())
-        .collect();
-    let decoded = decode_outputs(&demo.net, &bits)?;
-    Ok((decoded["label"][0], outcome.report))
+    demo.label_of(outcome)
+}
+
+/// One client session for all images; `row` gets each image's label and report
+/// as soon as it is known.
+fn classify_all(
+    demo: &Demo,
+    addr: std::net::SocketAddr,
+    mut row: impl FnMut(usize, i64, SessionReport),
+) -> Result<()> {
+    let mut ch = TcpChannel::connect(addr, TIMEOUT, TIMEOUT)?;
+    let inputs = demo
+        .images
+        .iter()
+        .map(|im| demo.client_inputs(im))
+        .collect::<Result<Vec<_>>>()?;
+    let mut first_error = None;
+    let mut i = 0;
+    run_evaluator_each(
+        &mut ch,
+        &demo.circuit,
+        demo.digest,
+        || demo.circuit.gates.iter().copied(),
+        &inputs,
+        SessionOptions::default(),
+        |outcome| {
+            match demo.label_of(outcome) {
+                Ok((label, report)) => row(i, label, report),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+            i += 1;
+        },
+    )?;
+    first_error.map_or(Ok(()), Err)
 }
 
 /// One classified image.
@@ -184,8 +231,9 @@ fn mib(b: u64) -> String {
 pub fn run(args: Args) -> Result<()> {
     println!("garnet demo: private handwritten-digit recognition with a garbled circuit\n");
     println!("  The server owns a trained classifier (8x8 image -> 16 hidden units -> 10 digits,");
-    println!("  16-bit fixed point). The client owns the images. For each image the two run one");
-    println!("  secure session over TCP on this machine; the client gets the predicted digit.\n");
+    println!("  16-bit fixed point). The client owns the images. The two connect over TCP on this");
+    println!("  machine and evaluate one freshly garbled circuit per image; the client gets the");
+    println!("  predicted digit.\n");
 
     let t = Instant::now();
     let demo = prepare(args.count)?;
@@ -205,22 +253,44 @@ pub fn run(args: Args) -> Result<()> {
     let server_inputs = demo.server_inputs()?;
     let count = demo.images.len();
 
+    let separate = args.session_per_image;
+    if separate {
+        println!("  one session per image: connection, handshake and base OTs each time\n");
+    } else {
+        println!("  one session for all images: connection, handshake and base OTs once");
+        println!("  (--session-per-image to pay them for every image)\n");
+    }
     let results = std::thread::scope(|s| -> Result<Vec<Row>> {
         let demo = &demo;
+        let server_inputs = &server_inputs;
         let server = s.spawn(move || -> Result<()> {
-            for _ in 0..count {
+            let sessions = if separate { count } else { 1 };
+            for _ in 0..sessions {
                 let (stream, _) = listener.accept().context("server: accept")?;
                 let mut ch = TcpChannel::new(stream, TIMEOUT)?;
-                let gates = demo.circuit.gates.iter().copied();
-                run_garbler(
-                    &mut ch,
-                    &demo.circuit,
-                    demo.digest,
-                    gates,
-                    &server_inputs,
-                    SessionOptions::default(),
-                )
-                .context("server session")?;
+                if separate {
+                    let gates = demo.circuit.gates.iter().copied();
+                    run_garbler(
+                        &mut ch,
+                        &demo.circuit,
+                        demo.digest,
+                        gates,
+                        server_inputs,
+                        SessionOptions::default(),
+                    )
+                    .context("server session")?;
+                } else {
+                    serve_garbler(
+                        &mut ch,
+                        &demo.circuit,
+                        demo.digest,
+                        || demo.circuit.gates.iter().copied(),
+                        server_inputs,
+                        SessionOptions::default(),
+                        |_| {},
+                    )
+                    .context("server session")?;
+                }
             }
             Ok(())
         });
@@ -229,12 +299,10 @@ pub fn run(args: Args) -> Result<()> {
             "image", "truth", "secure", "plaintext", "agree", "time", "traffic"
         );
         let mut rows = Vec::new();
-        for (i, image) in demo.images.iter().enumerate() {
-            let start = Instant::now();
-            let (secure, report) = classify(demo, addr, image)
-                .with_context(|| format!("client session for image {i}"))?;
-            let secs = start.elapsed().as_secs_f64();
-            let plain = demo.plaintext_label(image)?;
+        let mut last = Instant::now();
+        let mut add_row = |i: usize, secure: i64, report: SessionReport| -> Result<()> {
+            let secs = last.elapsed().as_secs_f64();
+            let plain = demo.plaintext_label(&demo.images[i])?;
             let (sent, received) = report.total_bytes();
             println!(
                 "  {i:>5} {:>6} {secure:>7} {plain:>10} {:>6} {:>10} {:>10}",
@@ -253,6 +321,26 @@ pub fn run(args: Args) -> Result<()> {
                 seconds: secs,
                 report,
             });
+            last = Instant::now();
+            Ok(())
+        };
+        if separate {
+            for (i, image) in demo.images.iter().enumerate() {
+                let (secure, report) = classify(demo, addr, image)
+                    .with_context(|| format!("client session for image {i}"))?;
+                add_row(i, secure, report)?;
+            }
+        } else {
+            let mut row_error = None;
+            classify_all(demo, addr, |i, secure, report| {
+                if let Err(e) = add_row(i, secure, report) {
+                    row_error.get_or_insert(e);
+                }
+            })
+            .context("client session")?;
+            if let Some(e) = row_error {
+                return Err(e);
+            }
         }
         server
             .join()

@@ -15,7 +15,7 @@ use garnet_runtime::error::SessionError;
 use garnet_runtime::garble::GateItem;
 use garnet_runtime::memory::MemoryChannel;
 use garnet_runtime::session::{
-    SessionOptions, SessionOutcome, SessionReport, run_evaluator, run_garbler,
+    SessionOptions, SessionOutcome, SessionReport, run_evaluator_each, serve_garbler,
 };
 use garnet_runtime::synthetic::AndLayers;
 use garnet_runtime::tcp::{ServeOptions, TcpChannel, serve};
@@ -37,6 +37,9 @@ pub struct Common {
     pub file: PathBuf,
     /// This party's inputs. Circuits: NAME=VALUE, VALUE decimal (negative = two's
     /// complement), 0x… or 0b…. Networks: NAME=FILE, a JSON array, .npy or CSV of reals.
+    /// The evaluator may give its inputs k times: one session then runs k inferences
+    /// (handshake and base OTs once) on the garbler's fixed inputs; an input given once
+    /// serves every inference.
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
     /// For a .gnet network: the weights (.safetensors). The party that owns the parameters
@@ -307,25 +310,109 @@ fn circuit_inputs(c: &Circuit, assignments: &[String], party: Party) -> Result<V
 // ---------------------------------------------------------------------------
 // Running one side
 
-fn run_side<I>(
+/// The gates of a `.gcirc` file, opened anew for each inference of a session; a
+/// file that cannot be reopened ends the stream with its error.
+enum Reopened {
+    Reader(Box<GateReader<BufReader<std::fs::File>>>),
+    Failed(Option<std::io::Error>),
+}
+
+impl Reopened {
+    fn open(path: &Path) -> Reopened {
+        match open_gcirc(path) {
+            Ok(r) => Reopened::Reader(Box::new(r)),
+            Err(e) => Reopened::Failed(Some(std::io::Error::other(format!("{e:#}")))),
+        }
+    }
+}
+
+impl Iterator for Reopened {
+    type Item = Result<garnet_circuits::Gate, std::io::Error>;
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Reopened::Reader(r) => r
+                .next()
+                .map(|g| g.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+            Reopened::Failed(e) => e.take().map(Err),
+        }
+    }
+}
+
+/// Runs one side of a session: the garbler serves as many inferences as the
+/// evaluator asks for, on its one set of `inputs`; the evaluator runs one inference
+/// per entry of `inputs`. `each` gets every outcome.
+fn run_side<F, I>(
     party: Party,
     ch: &mut dyn Channel,
     l: &Loaded,
-    gates: I,
-    inputs: &[Vec<bool>],
+    gates: F,
+    inputs: &[Vec<Vec<bool>>],
     progress: Option<&mut dyn FnMut(u64)>,
-) -> Result<SessionOutcome, SessionError>
+    each: &mut dyn FnMut(SessionOutcome),
+) -> Result<(), SessionError>
 where
+    F: FnMut() -> I,
     I: IntoIterator,
     I::Item: GateItem,
 {
     let opts = SessionOptions { progress };
     match party {
-        Party::Garbler => run_garbler(ch, &l.meta, l.digest, gates, inputs, opts),
-        Party::Evaluator => run_evaluator(ch, &l.meta, l.digest, gates, inputs, opts),
+        Party::Garbler => {
+            let [one] = inputs else {
+                return Err(SessionError::Input(
+                    "the garbler's inputs are fixed for a session: give each once".into(),
+                ));
+            };
+            serve_garbler(ch, &l.meta, l.digest, gates, one, opts, each).map(|_| ())
+        }
+        Party::Evaluator => run_evaluator_each(ch, &l.meta, l.digest, gates, inputs, opts, each),
     }
 }
 
+/// A session (see [`run_side`]); the outcomes in order.
+fn sessions(
+    party: Party,
+    ch: &mut dyn Channel,
+    l: &Loaded,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+) -> Result<Vec<SessionOutcome>> {
+    let who = if party == Party::Garbler {
+        "garbler"
+    } else {
+        "evaluator"
+    };
+    let mut outs = Vec::new();
+    let mut each = |o| outs.push(o);
+    let r = match &l.gates {
+        Gates::Memory => run_side(
+            party,
+            ch,
+            l,
+            || l.meta.gates.iter().copied(),
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Gcirc(path) => run_side(
+            party,
+            ch,
+            l,
+            || Reopened::open(path),
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Synthetic(s) => {
+            run_side(party, ch, l, || s.gates_iter(), inputs, progress, &mut each)
+        }
+    };
+    r.map_err(|e| anyhow!("{who}: {e}"))?;
+    Ok(outs)
+}
+
+/// A session of one inference.
 fn session(
     party: Party,
     ch: &mut dyn Channel,
@@ -333,17 +420,76 @@ fn session(
     inputs: &[Vec<bool>],
     progress: Option<&mut dyn FnMut(u64)>,
 ) -> Result<SessionOutcome> {
-    let who = if party == Party::Garbler {
-        "garbler"
-    } else {
-        "evaluator"
-    };
-    let r = match &l.gates {
-        Gates::Memory => run_side(party, ch, l, l.meta.gates.iter().copied(), inputs, progress),
-        Gates::Gcirc(path) => run_side(party, ch, l, open_gcirc(path)?, inputs, progress),
-        Gates::Synthetic(s) => run_side(party, ch, l, s.gates_iter(), inputs, progress),
-    };
-    r.map_err(|e| anyhow!("{who}: {e}"))
+    sessions(
+        party,
+        ch,
+        l,
+        std::slice::from_ref(&inputs.to_vec()),
+        progress,
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| anyhow!("the session ended before its inference"))
+}
+
+/// Splits `--input` assignments into one list per inference: an input given k
+/// times takes its j-th value in inference j, one given once serves them all.
+fn per_inference(assignments: &[String]) -> Result<Vec<Vec<String>>> {
+    let name = |a: &String| a.split_once('=').map_or(a.clone(), |(n, _)| n.to_string());
+    let mut names: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<String>> = Vec::new();
+    for a in assignments {
+        let n = name(a);
+        match names.iter().position(|x| *x == n) {
+            Some(i) => values[i].push(a.clone()),
+            None => {
+                names.push(n);
+                values.push(vec![a.clone()]);
+            }
+        }
+    }
+    let k = values.iter().map(Vec::len).max().unwrap_or(1);
+    if let Some((n, v)) = names
+        .iter()
+        .zip(&values)
+        .find(|(_, v)| v.len() != 1 && v.len() != k)
+    {
+        bail!(
+            "--input {n} is given {} times but another input {k} times: give each input once (for every inference) or as often as the others",
+            v.len()
+        );
+    }
+    Ok((0..k)
+        .map(|j| {
+            values
+                .iter()
+                .map(|v| v[j.min(v.len() - 1)].clone())
+                .collect()
+        })
+        .collect())
+}
+
+/// This party's inputs for each inference (see [`per_inference`]).
+fn party_inputs_per_inference(
+    l: &Loaded,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<Vec<bool>>>> {
+    let batches = per_inference(assignments)?;
+    let k = batches.len();
+    batches
+        .iter()
+        .enumerate()
+        .map(|(j, b)| {
+            party_inputs(l, b, party).with_context(|| {
+                if k > 1 {
+                    format!("inputs of inference {}", j + 1)
+                } else {
+                    "inputs".to_string()
+                }
+            })
+        })
+        .collect()
 }
 
 /// A progress bar on standard error that appears once a run passes one second.
@@ -421,6 +567,18 @@ fn print_learned(l: &Loaded, outputs: &[Option<Vec<bool>>], json: bool) -> Resul
     super::network::print_outputs(&view, &decoded, json)
 }
 
+/// The outputs of every inference of a session: as [`print_learned`] for one; for
+/// several, each under an `inference N:` line, or one JSON object per line.
+fn print_inferences(l: &Loaded, all: &[Vec<Option<Vec<bool>>>], json: bool) -> Result<()> {
+    for (j, outputs) in all.iter().enumerate() {
+        if all.len() > 1 && !json {
+            println!("inference {}:", j + 1);
+        }
+        print_learned(l, outputs, json)?;
+    }
+    Ok(())
+}
+
 /// The outputs a party learned, as a circuit-shaped (name, bits) list.
 fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool>>) {
     let mut view = Circuit::default();
@@ -450,10 +608,13 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         let mut ch = TcpChannel::new(stream, to)?;
         let mut p = Progress::new(loaded.gate_count);
         let mut cb = |d| p.update(d);
-        let out = session(Party::Garbler, &mut ch, &loaded, &inputs, Some(&mut cb));
+        let ins = std::slice::from_ref(&*inputs);
+        let outs = sessions(Party::Garbler, &mut ch, &loaded, ins, Some(&mut cb));
         p.finish();
-        let out = out.with_context(|| format!("session with {peer} failed"))?;
-        print_garbler_outcome(&loaded, &out, &peer.to_string());
+        let outs = outs.with_context(|| format!("session with {peer} failed"))?;
+        for out in &outs {
+            print_garbler_outcome(&loaded, out, &peer.to_string());
+        }
         return Ok(());
     }
     let opts = ServeOptions {
@@ -467,8 +628,18 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|| "?".into());
-        match session(Party::Garbler, &mut ch, &l2, &i2, None) {
-            Ok(out) => print_garbler_outcome(&l2, &out, &peer),
+        match sessions(
+            Party::Garbler,
+            &mut ch,
+            &l2,
+            std::slice::from_ref(&*i2),
+            None,
+        ) {
+            Ok(outs) => {
+                for out in &outs {
+                    print_garbler_outcome(&l2, out, &peer);
+                }
+            }
             Err(e) => eprintln!("garbler: session with {peer} failed: {e:#}"),
         }
     })?;
@@ -490,16 +661,19 @@ fn print_garbler_outcome(l: &Loaded, out: &SessionOutcome, peer: &str) {
 
 pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let loaded = load(&args.common)?;
-    let inputs = party_inputs(&loaded, &args.common.inputs, Party::Evaluator)?;
+    let inputs = party_inputs_per_inference(&loaded, &args.common.inputs, Party::Evaluator)?;
     let to = timeout(args.common.timeout)?;
     let mut ch = TcpChannel::connect(args.connect.as_str(), timeout(args.connect_timeout)?, to)?;
     let mut p = Progress::new(loaded.gate_count);
     let mut cb = |d| p.update(d);
-    let out = session(Party::Evaluator, &mut ch, &loaded, &inputs, Some(&mut cb));
+    let outs = sessions(Party::Evaluator, &mut ch, &loaded, &inputs, Some(&mut cb));
     p.finish();
-    let out = out?;
-    print_learned(&loaded, &out.outputs, args.json)?;
-    eprintln!("{}", out.report);
+    let outs = outs?;
+    let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
+    print_inferences(&loaded, &learned, args.json)?;
+    for out in &outs {
+        eprintln!("{}", out.report);
+    }
     Ok(())
 }
 
@@ -508,7 +682,7 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
 
 pub fn run_run(args: RunArgs) -> Result<()> {
     let loaded = load(&args.common)?;
-    let (gi, ei) = if let Some(n) = &loaded.network {
+    let (gi, eis) = if let Some(n) = &loaded.network {
         // Each side gets the --input files of its own network inputs.
         let own = |p: Party| -> Vec<String> {
             args.common
@@ -526,32 +700,51 @@ pub fn run_run(args: RunArgs) -> Result<()> {
         };
         (
             party_inputs(&loaded, &own(Party::Garbler), Party::Garbler)?,
-            party_inputs(&loaded, &own(Party::Evaluator), Party::Evaluator)?,
+            party_inputs_per_inference(&loaded, &own(Party::Evaluator), Party::Evaluator)?,
         )
     } else {
-        let all = collect_inputs(&loaded.meta, &args.common.inputs, None).context("bad --input")?;
-        let split = |p: Party| -> Vec<Vec<bool>> {
+        let split = |all: &[Vec<bool>], p: Party| -> Vec<Vec<bool>> {
             loaded
                 .meta
                 .inputs
                 .iter()
-                .zip(&all)
+                .zip(all)
                 .map(|(s, v)| if s.owner == p { v.clone() } else { Vec::new() })
                 .collect()
         };
-        (split(Party::Garbler), split(Party::Evaluator))
+        let mut gi = None;
+        let mut eis = Vec::new();
+        for batch in per_inference(&args.common.inputs)? {
+            let all = collect_inputs(&loaded.meta, &batch, None).context("bad --input")?;
+            let g = split(&all, Party::Garbler);
+            if gi.get_or_insert_with(|| g.clone()) != &g {
+                bail!("the garbler's inputs are fixed for a session: give each once");
+            }
+            eis.push(split(&all, Party::Evaluator));
+        }
+        (gi.unwrap_or_default(), eis)
     };
     let to = timeout(args.common.timeout)?;
-    let (g, e) = both_parties(&loaded, &gi, &ei, args.in_memory, to)?;
+    let (g, e) = both_parties(&loaded, &gi, &eis, args.in_memory, to)?;
     // Every output is learned by one side or both (and both agree).
-    let outputs: Vec<Option<Vec<bool>>> = g
-        .outputs
+    let learned: Vec<Vec<Option<Vec<bool>>>> = g
         .iter()
-        .zip(&e.outputs)
-        .map(|(a, b)| b.clone().or_else(|| a.clone()))
+        .zip(&e)
+        .map(|(g, e)| {
+            g.outputs
+                .iter()
+                .zip(&e.outputs)
+                .map(|(a, b)| b.clone().or_else(|| a.clone()))
+                .collect()
+        })
         .collect();
-    print_learned(&loaded, &outputs, args.json)?;
-    let reports = format!("{}\n{}", g.report, e.report);
+    print_inferences(&loaded, &learned, args.json)?;
+    let reports: Vec<String> = g
+        .iter()
+        .zip(&e)
+        .map(|(g, e)| format!("{}\n{}", g.report, e.report))
+        .collect();
+    let reports = reports.join("\n");
     if args.json {
         eprintln!("{reports}");
     } else {
@@ -560,13 +753,15 @@ pub fn run_run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// Both sides of one session: the garbler on `gi`, the evaluator one inference per
+/// entry of `eis`; their outcomes.
 fn both_parties(
     l: &Loaded,
     gi: &[Vec<bool>],
-    ei: &[Vec<bool>],
+    eis: &[Vec<Vec<bool>>],
     in_memory: bool,
     to: Duration,
-) -> Result<(SessionOutcome, SessionOutcome)> {
+) -> Result<(Vec<SessionOutcome>, Vec<SessionOutcome>)> {
     let (mut gch, mut ech): (Box<dyn Channel>, Box<dyn Channel>) = if in_memory {
         let (a, b) = MemoryChannel::pair_with_timeout(to);
         (Box::new(a), Box::new(b))
@@ -579,13 +774,19 @@ fn both_parties(
     };
     std::thread::scope(|s| {
         let g = s.spawn(move || {
-            let r = session(Party::Garbler, &mut *gch, l, gi, None);
+            let r = sessions(
+                Party::Garbler,
+                &mut *gch,
+                l,
+                std::slice::from_ref(&gi.to_vec()),
+                None,
+            );
             drop(gch);
             r
         });
         let mut p = Progress::new(l.gate_count);
         let mut cb = |d| p.update(d);
-        let e = session(Party::Evaluator, &mut *ech, l, ei, Some(&mut cb));
+        let e = sessions(Party::Evaluator, &mut *ech, l, eis, Some(&mut cb));
         p.finish();
         drop(ech);
         let g = g.join().map_err(|_| anyhow!("garbler thread panicked"))?;
