@@ -18,6 +18,37 @@ fn json_label(stdout: &[u8]) -> i64 {
         .unwrap_or_else(|| panic!("no label in {v}"))
 }
 
+/// A `garnet garble --once` server for the digits model: the process, its address,
+/// and its standard error lines (collected until it exits).
+fn garbler_once() -> (
+    std::process::Child,
+    String,
+    std::thread::JoinHandle<Vec<String>>,
+) {
+    let mut server = Command::new(EXE)
+        .args([
+            "garble",
+            &model("digits.gnet"),
+            "--weights",
+            &model("digits.safetensors"),
+        ])
+        .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("the garbler printed nothing").unwrap();
+    let addr = first
+        .strip_prefix("garbler: listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .trim()
+        .to_string();
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    (server, addr, log)
+}
+
 #[test]
 fn garbler_and_evaluator_processes_classify_like_the_reference() {
     for sample in [
@@ -25,27 +56,7 @@ fn garbler_and_evaluator_processes_classify_like_the_reference() {
         "inputs/sample_1.csv",
         "inputs/sample_0.npy",
     ] {
-        let mut server = Command::new(EXE)
-            .args([
-                "garble",
-                &model("digits.gnet"),
-                "--weights",
-                &model("digits.safetensors"),
-            ])
-            .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-        let first = lines.next().expect("the garbler printed nothing").unwrap();
-        let addr = first
-            .strip_prefix("garbler: listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {first}"))
-            .trim()
-            .to_string();
-        std::thread::spawn(move || for _ in lines {});
+        let (mut server, addr, _log) = garbler_once();
         let client = Command::new(EXE)
             .args([
                 "evaluate",
@@ -123,27 +134,7 @@ fn one_session_classifies_several_images_like_the_reference() {
         "inputs/sample_1.csv",
         "inputs/sample_0.npy",
     ];
-    let mut server = Command::new(EXE)
-        .args([
-            "garble",
-            &model("digits.gnet"),
-            "--weights",
-            &model("digits.safetensors"),
-        ])
-        .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let first = lines.next().expect("the garbler printed nothing").unwrap();
-    let addr = first
-        .strip_prefix("garbler: listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {first}"))
-        .trim()
-        .to_string();
-    let server_log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let (mut server, addr, server_log) = garbler_once();
     let mut args: Vec<String> = [
         "evaluate",
         &model("digits.gnet"),

@@ -550,6 +550,38 @@ fn decode(c: &Circuit, party: Party, mut value: impl FnMut(u32) -> bool) -> Vec<
         .collect()
 }
 
+/// Puts the labels an OT extension gave on the wires they belong to.
+fn set_labels(labels: &mut [Block], wires: &[usize], got: Vec<Block>) -> Result<(), SessionError> {
+    if got.len() != wires.len() {
+        return Err(SessionError::Protocol {
+            phase: Phase::OtExtension,
+            detail: format!(
+                "{} correlated OTs for {} input bits",
+                got.len(),
+                wires.len()
+            ),
+        });
+    }
+    for (&w, l) in wires.iter().zip(got) {
+        labels[w] = l;
+    }
+    Ok(())
+}
+
+/// The outputs `party` learns: each of its output wires' label colour XOR the bit the
+/// peer sent for that wire (its decoding bit, or the garbler's 0-label colour).
+fn learn(
+    c: &Circuit,
+    party: Party,
+    labels: &[Block],
+    wires: &[u32],
+    peer_bits: Vec<bool>,
+) -> Vec<Option<Vec<bool>>> {
+    let bit_of: std::collections::HashMap<u32, bool> =
+        wires.iter().copied().zip(peer_bits).collect();
+    decode(c, party, |w| bit_of[&w] ^ labels[w as usize].lsb())
+}
+
 fn stream_err(phase: Phase, e: StreamError) -> SessionError {
     match e {
         StreamError::Channel(e) => SessionError::io(phase, e),
@@ -767,19 +799,7 @@ where
                 .send_correlated(ch, n_eval)
                 .map_err(at(Phase::OtExtension))?;
             ch.flush().map_err(at(Phase::OtExtension))?;
-            if q.len() != eval_wires.len() {
-                return Err(SessionError::Protocol {
-                    phase: Phase::OtExtension,
-                    detail: format!(
-                        "{} correlated OTs for {} input bits",
-                        q.len(),
-                        eval_wires.len()
-                    ),
-                });
-            }
-            for (&w, l) in eval_wires.iter().zip(q) {
-                core.labels_mut()[w] = l;
-            }
+            set_labels(core.labels_mut(), &eval_wires, q)?;
             ph.end(Phase::OtExtension, ch);
         }
 
@@ -807,13 +827,7 @@ where
         ch.flush().map_err(at(Phase::Outputs))?;
         let ours = output_wires(c, Party::Garbler);
         let colours = read_bits(ch, ours.len())?;
-        let mut colour_of = std::collections::HashMap::with_capacity(ours.len());
-        for (w, col) in ours.iter().zip(colours) {
-            colour_of.insert(*w, col);
-        }
-        let outputs = decode(c, Party::Garbler, |w| {
-            colour_of[&w] ^ labels[w as usize].lsb()
-        });
+        let outputs = learn(c, Party::Garbler, labels, &ours, colours);
         let mut more = [0u8; 1];
         ch.read_bytes(&mut more).map_err(at(Phase::Outputs))?;
         ph.end(Phase::Outputs, ch);
@@ -961,19 +975,7 @@ where
                 .receive_correlated(ch, &choices)
                 .map_err(at(Phase::OtExtension))?;
             ch.flush().map_err(at(Phase::OtExtension))?;
-            if t.len() != e_wires.len() {
-                return Err(SessionError::Protocol {
-                    phase: Phase::OtExtension,
-                    detail: format!(
-                        "{} correlated OTs for {} input bits",
-                        t.len(),
-                        e_wires.len()
-                    ),
-                });
-            }
-            for (w, l) in e_wires.into_iter().zip(t) {
-                core.labels_mut()[w] = l;
-            }
+            set_labels(core.labels_mut(), &e_wires, t)?;
             ph.end(Phase::OtExtension, ch);
         }
 
@@ -1001,13 +1003,7 @@ where
         ch.flush().map_err(at(Phase::Outputs))?;
         let ours = output_wires(c, Party::Evaluator);
         let decoding = read_bits(ch, ours.len())?;
-        let mut dec_of = std::collections::HashMap::with_capacity(ours.len());
-        for (w, d) in ours.iter().zip(decoding) {
-            dec_of.insert(*w, d);
-        }
-        let outputs = decode(c, Party::Evaluator, |w| {
-            dec_of[&w] ^ labels[w as usize].lsb()
-        });
+        let outputs = learn(c, Party::Evaluator, labels, &ours, decoding);
         ph.end(Phase::Outputs, ch);
         let finished = std::mem::replace(&mut ph, Phases::new(Role::Evaluator, ch));
         each(SessionOutcome {

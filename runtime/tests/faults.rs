@@ -386,6 +386,28 @@ fn server_keeps_serving_after_failed_clients() {
     );
 }
 
+/// A memory channel whose writes go through `f` first (to count or change them).
+struct Tap<F>(MemoryChannel, F);
+
+impl<F: FnMut(&[u8]) -> Vec<u8> + Send> Channel for Tap<F> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let out = (self.1)(bytes);
+        self.0.write_bytes(&out)
+    }
+    fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_bytes(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+    fn bytes_sent(&self) -> u64 {
+        self.0.bytes_sent()
+    }
+    fn bytes_received(&self) -> u64 {
+        self.0.bytes_received()
+    }
+}
+
 /// A session of `k` inferences, the evaluator's side through `wrap`.
 fn batch_through<W: Channel + Send>(
     c: &Circuit,
@@ -432,26 +454,10 @@ fn an_evaluator_gone_between_inferences_is_a_clean_error() {
     // how much the evaluator sends in a whole session of three inferences
     let mut total = 0;
     let (g, e) = batch_through(&c, 3, |b| {
-        struct Count<'a>(MemoryChannel, &'a mut usize);
-        impl Channel for Count<'_> {
-            fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-                *self.1 += bytes.len();
-                self.0.write_bytes(bytes)
-            }
-            fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
-                self.0.read_bytes(buf)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                self.0.flush()
-            }
-            fn bytes_sent(&self) -> u64 {
-                0
-            }
-            fn bytes_received(&self) -> u64 {
-                0
-            }
-        }
-        Count(b, &mut total)
+        Tap(b, |bytes: &[u8]| {
+            total += bytes.len();
+            bytes.to_vec()
+        })
     });
     assert_eq!((g.unwrap(), e.unwrap()), (3, 3));
     for budget in [total / 3, total / 2, 2 * total / 3, total - 1] {
@@ -472,32 +478,20 @@ fn an_evaluator_gone_between_inferences_is_a_clean_error() {
 fn a_bad_continuation_byte_is_a_protocol_error() {
     // The evaluator's colour bits (none here) and its "another inference?" byte
     // form its only one-byte message: make it 7.
-    struct Garble7(MemoryChannel);
-    impl Channel for Garble7 {
-        fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+    let garble7 = |b| {
+        Tap(b, |bytes: &[u8]| {
             if bytes.len() == 1 {
-                return self.0.write_bytes(&[7]);
+                vec![7]
+            } else {
+                bytes.to_vec()
             }
-            self.0.write_bytes(bytes)
-        }
-        fn read_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
-            self.0.read_bytes(buf)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            self.0.flush()
-        }
-        fn bytes_sent(&self) -> u64 {
-            0
-        }
-        fn bytes_received(&self) -> u64 {
-            0
-        }
-    }
+        })
+    };
     let mut c = circuit(300);
     for o in &mut c.outputs {
         o.recipient = garnet_circuits::Recipient::Evaluator;
     }
-    let (g, _) = batch_through(&c, 2, Garble7);
+    let (g, _) = batch_through(&c, 2, garble7);
     let g = g.unwrap_err();
     assert!(
         matches!(
