@@ -272,3 +272,70 @@ fn bad_arguments_are_clear_errors() {
     let e = err(&garnet(&["stats", s(&broken)]));
     assert!(e.contains("undefined name `z`"), "{e}");
 }
+
+/// The labels of a JSON-lines output, in order.
+fn labels(stdout: &str) -> Vec<i64> {
+    stdout
+        .lines()
+        .map(|l| json(l)["outputs"]["label"].as_i64().expect("label"))
+        .collect()
+}
+
+#[test]
+fn files_of_many_samples_evaluate_privately_and_in_plaintext() {
+    // the whole test set in one .npy: plaintext evaluation, 64 samples per pass,
+    // gives the numpy fixed-point simulation's prediction for every image
+    let all = ok(&garnet(&[
+        "eval",
+        DIGITS,
+        "--weights",
+        WEIGHTS,
+        "-i",
+        "image=models/digits/test_inputs.npy",
+        "--json",
+    ]));
+    let npy = std::fs::read("models/digits/test_fixed_predictions.npy").expect("predictions");
+    let want: Vec<i64> = garnet_compiler::inputs::parse_npy(&npy)
+        .expect("npy")
+        .iter()
+        .map(|v| *v as i64)
+        .collect();
+    assert_eq!(labels(&all), want);
+    // five of them as CSV rows: one two-party session with five inferences agrees
+    let x = garnet_compiler::inputs::parse_npy(
+        &std::fs::read("models/digits/test_inputs.npy").expect("inputs"),
+    )
+    .expect("npy");
+    let csv: String = x
+        .chunks(64)
+        .take(5)
+        .map(|row| {
+            let v: Vec<String> = row.iter().map(|f| f.to_string()).collect();
+            v.join(",") + "\n"
+        })
+        .collect();
+    let five = scratch("five.csv");
+    std::fs::write(&five, csv).expect("write");
+    let image = format!("image={}", s(&five));
+    let private = ok(&garnet(&[
+        "run",
+        DIGITS,
+        "--weights",
+        WEIGHTS,
+        "-i",
+        &image,
+        "--json",
+    ]));
+    assert_eq!(labels(&private), want[..5]);
+    // a file whose size is not a multiple of the input's is an error naming it
+    std::fs::write(&five, "1,2,3\n").expect("write");
+    let e = err(&garnet(&[
+        "eval",
+        DIGITS,
+        "--weights",
+        WEIGHTS,
+        "-i",
+        &image,
+    ]));
+    assert!(e.contains("five.csv") && e.contains("multiple"), "{e}");
+}

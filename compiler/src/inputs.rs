@@ -37,7 +37,9 @@ pub enum InputError {
     #[error("cannot read input: {0}")]
     Parse(String),
     /// Wrong element count.
-    #[error("input `{name}` needs {expected} values, the file has {found}")]
+    #[error(
+        "input `{name}` needs {expected} values (or a multiple: one sample each), the file has {found}"
+    )]
     Count {
         /// Tensor name.
         name: String,
@@ -248,6 +250,29 @@ pub fn quantize_input(values: &[f64], tensor: &Tensor) -> Result<QuantizedInput,
         Format::Index { .. } => return Err(InputError::BadFormat(tensor.name.clone())),
     };
     Ok(QuantizedInput { values, saturated })
+}
+
+/// Parses and quantizes an input file holding one or more samples of `tensor`, one
+/// after the other (an `.npy` of shape `[k, …]`, k CSV rows, a JSON array of k
+/// arrays): its value count must be a positive multiple of the tensor's size.
+pub fn load_samples(
+    bytes: &[u8],
+    kind: InputKind,
+    tensor: &Tensor,
+) -> Result<Vec<QuantizedInput>, InputError> {
+    let values = parse_values(bytes, kind)?;
+    let n = tensor.len();
+    if n == 0 || values.is_empty() || !values.len().is_multiple_of(n) {
+        return Err(InputError::Count {
+            name: tensor.name.clone(),
+            expected: n,
+            found: values.len(),
+        });
+    }
+    values
+        .chunks(n)
+        .map(|v| quantize_input(v, tensor))
+        .collect()
 }
 
 /// Parses and quantizes an input file for `tensor`.

@@ -11,7 +11,8 @@ pub struct Args {
     pub file: PathBuf,
     /// For a circuit: NAME=VALUE, with VALUE decimal (negative = two's complement), 0x… or
     /// 0b…; integer bit i of VALUE goes to the value's wire i. For a network: NAME=FILE, a
-    /// JSON array, .npy or CSV of real numbers, quantized to the input's format.
+    /// JSON array, .npy or CSV of real numbers, quantized to the input's format; a file
+    /// may hold several samples (an .npy of shape [k, …], k CSV rows), each evaluated.
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
     /// Weights of a .gnet network (.safetensors).
@@ -76,27 +77,45 @@ pub fn print_outputs(
     Ok(())
 }
 
-/// `garnet eval NET.gnet`: compile in memory and evaluate, or run the reference.
+/// `garnet eval NET.gnet`: compile in memory and evaluate, or run the reference, on
+/// every sample of the input files (64 per pass over the circuit).
 fn run_network(args: Args) -> Result<()> {
     use super::network as n;
     let net = n::load_network(&args.file)?;
     let weights = n::weights_for_eval(&net, args.weights.as_deref())?;
-    let inputs = n::load_inputs(&net, &args.inputs)?;
+    let samples = n::load_party_samples(&net, &args.inputs, None)?;
     let outputs = if args.reference {
-        let vals = garnet_compiler::reference::run(&net, &weights, &inputs)
-            .context("the reference interpreter failed")?;
-        garnet_compiler::reference::outputs(&net, &vals)
+        samples
+            .iter()
+            .map(|inputs| {
+                let vals = garnet_compiler::reference::run(&net, &weights, inputs)
+                    .context("the reference interpreter failed")?;
+                Ok(garnet_compiler::reference::outputs(&net, &vals))
+            })
+            .collect::<Result<Vec<_>>>()?
     } else {
         let circuit = garnet_compiler::compile(&net, Some(&weights))
             .with_context(|| format!("cannot compile {}", args.file.display()))?;
         let c = n::Compiled {
-            net,
+            net: net.clone(),
             weights: Some(weights),
             circuit,
         };
-        let out = c.circuit.eval(&c.input_bits(&inputs)?)?;
-        let decoded = garnet_compiler::decode_outputs(&c.net, &out)?;
-        return n::print_outputs(&c.net, &decoded, args.json);
+        let bits = samples
+            .iter()
+            .map(|s| c.input_bits(s))
+            .collect::<Result<Vec<_>>>()?;
+        c.circuit
+            .eval_many(&bits)?
+            .iter()
+            .map(|out| Ok(garnet_compiler::decode_outputs(&c.net, out)?))
+            .collect::<Result<Vec<_>>>()?
     };
-    n::print_outputs(&net, &outputs, args.json)
+    for (j, o) in outputs.iter().enumerate() {
+        if outputs.len() > 1 && !args.json {
+            println!("sample {}:", j + 1);
+        }
+        n::print_outputs(&net, o, args.json)?;
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use garnet_circuits::{Circuit, Party};
-use garnet_compiler::inputs::{InputKind, load_input};
+use garnet_compiler::inputs::InputKind;
 use garnet_compiler::ir::{Format, Network, ParamsOwner};
 use garnet_compiler::weights::{Weights, load_safetensors};
 use garnet_compiler::{Sources, render};
@@ -66,13 +66,6 @@ pub fn weights_for_eval(net: &Network, path: Option<&Path>) -> Result<Weights> {
     }
 }
 
-/// Parses `--input NAME=FILE` arguments into quantized values, in the order of
-/// the network's inputs; the file kind comes from the extension (.json, .npy,
-/// anything else CSV).
-pub fn load_inputs(net: &Network, args: &[String]) -> Result<Vec<Vec<i64>>> {
-    load_party_inputs(net, args, None)
-}
-
 /// The circuit party that provides a network input.
 pub fn circuit_party(p: garnet_compiler::ir::Party) -> Party {
     match p {
@@ -81,14 +74,36 @@ pub fn circuit_party(p: garnet_compiler::ir::Party) -> Party {
     }
 }
 
-/// Like [`load_inputs`], but only the inputs of `party` (all when `None`) are read;
+/// Parses `--input NAME=FILE` arguments into quantized values, one sample, in the
+/// order of the network's inputs (the file kind comes from the extension: .json,
+/// .npy, anything else CSV). Only the inputs of `party` (all when `None`) are read;
 /// the other party's inputs are zeros that the session never uses.
 pub fn load_party_inputs(
     net: &Network,
     args: &[String],
     party: Option<Party>,
 ) -> Result<Vec<Vec<i64>>> {
-    let mut files: Vec<Option<PathBuf>> = vec![None; net.inputs.len()];
+    let mut samples = load_party_samples(net, args, party)?;
+    if samples.len() != 1 {
+        bail!(
+            "the --input files hold {} samples; give one sample per input here",
+            samples.len()
+        );
+    }
+    Ok(samples.pop().unwrap_or_default())
+}
+
+/// The samples of `--input NAME=FILE` arguments: one list of input values per sample,
+/// in the order of the network's inputs. A file may hold several samples one after
+/// the other (an `.npy` of shape `[k, …]`, k CSV rows) and an input may be given
+/// several times; an input with one sample serves every sample of the others. Only
+/// the inputs of `party` (all when `None`) are read; the other's are zeros.
+pub fn load_party_samples(
+    net: &Network,
+    args: &[String],
+    party: Option<Party>,
+) -> Result<Vec<Vec<Vec<i64>>>> {
+    let mut files: Vec<Vec<PathBuf>> = vec![Vec::new(); net.inputs.len()];
     for a in args {
         let (name, file) = a
             .split_once('=')
@@ -109,47 +124,70 @@ pub fn load_party_inputs(
                     names.join(", ")
                 )
             })?;
-        if files[idx].replace(PathBuf::from(file)).is_some() {
-            bail!("--input `{name}` given twice");
-        }
+        files[idx].push(PathBuf::from(file));
     }
-    net.inputs
+    // Per network input, its samples.
+    let per_input: Vec<Vec<Vec<i64>>> = net
+        .inputs
         .iter()
         .zip(files)
-        .map(|(inp, file)| {
+        .map(|(inp, files)| {
             let t = &net.tensors[inp.tensor];
             if party.is_some_and(|p| p != circuit_party(inp.owner)) {
-                if file.is_some() {
+                if !files.is_empty() {
                     bail!(
                         "--input {}: that input belongs to the other party ({:?})",
                         t.name,
                         inp.owner
                     );
                 }
-                return Ok(vec![0; t.len()]);
+                return Ok(vec![vec![0; t.len()]]);
             }
-            let file = file.ok_or_else(|| {
-                anyhow!(
+            if files.is_empty() {
+                bail!(
                     "missing --input {}=FILE ({} values of {})",
                     t.name,
                     t.len(),
                     t.format
-                )
-            })?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let kind = InputKind::from_path(&file.to_string_lossy());
-            let q =
-                load_input(&bytes, kind, t).with_context(|| format!("in {}", file.display()))?;
-            if q.saturated > 0 {
-                eprintln!(
-                    "warning: {} value(s) of input `{}` saturated when quantized to {}",
-                    q.saturated, t.name, t.format
                 );
             }
-            Ok(q.values)
+            let mut samples = Vec::new();
+            for file in files {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let kind = InputKind::from_path(&file.to_string_lossy());
+                let qs = garnet_compiler::inputs::load_samples(&bytes, kind, t)
+                    .with_context(|| format!("in {}", file.display()))?;
+                let saturated: usize = qs.iter().map(|q| q.saturated).sum();
+                if saturated > 0 {
+                    eprintln!(
+                        "warning: {saturated} value(s) of input `{}` saturated when quantized to {}",
+                        t.name, t.format
+                    );
+                }
+                samples.extend(qs.into_iter().map(|q| q.values));
+            }
+            Ok(samples)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    let k = per_input.iter().map(Vec::len).max().unwrap_or(1);
+    for (inp, s) in net.inputs.iter().zip(&per_input) {
+        if s.len() != 1 && s.len() != k {
+            bail!(
+                "input `{}` has {} samples but another input has {k}: give each input one sample or as many as the others",
+                net.tensors[inp.tensor].name,
+                s.len()
+            );
+        }
+    }
+    Ok((0..k)
+        .map(|j| {
+            per_input
+                .iter()
+                .map(|s| s[j.min(s.len() - 1)].clone())
+                .collect()
+        })
+        .collect())
 }
 
 /// A network compiled in memory, with what it was compiled from.
@@ -179,22 +217,6 @@ impl Compiled {
         Ok(garnet_compiler::circuit_inputs(
             &self.net,
             &self.circuit,
-            self.weights.as_ref(),
-            inputs,
-        )?)
-    }
-
-    /// The inputs one party provides, by name (for the two-party commands).
-    #[allow(dead_code)]
-    pub fn party_bits(
-        &self,
-        party: Party,
-        inputs: &[Vec<i64>],
-    ) -> Result<Vec<(String, Vec<bool>)>> {
-        Ok(garnet_compiler::party_inputs(
-            &self.net,
-            &self.circuit,
-            party,
             self.weights.as_ref(),
             inputs,
         )?)

@@ -37,9 +37,9 @@ pub struct Common {
     pub file: PathBuf,
     /// This party's inputs. Circuits: NAME=VALUE, VALUE decimal (negative = two's
     /// complement), 0x… or 0b…. Networks: NAME=FILE, a JSON array, .npy or CSV of reals.
-    /// The evaluator may give its inputs k times: one session then runs k inferences
-    /// (handshake and base OTs once) on the garbler's fixed inputs; an input given once
-    /// serves every inference.
+    /// The evaluator may give its inputs k times, or network files of k samples (an .npy
+    /// of shape [k, …], k CSV rows): one session then runs k inferences (handshake and
+    /// base OTs once) on the garbler's fixed inputs; an input given once serves them all.
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
     /// For a .gnet network: the weights (.safetensors). The party that owns the parameters
@@ -253,9 +253,19 @@ fn network_inputs(
     assignments: &[String],
     party: Party,
 ) -> Result<Vec<Vec<bool>>> {
+    let values = super::network::load_party_inputs(&n.net, assignments, Some(party))?;
+    network_bits(n, &values, party)
+}
+
+/// The circuit inputs of one sample of a network party's values (and, if it owns
+/// them, the weights); empty for the other party's inputs.
+fn network_bits(
+    n: &super::network::Compiled,
+    values: &[Vec<i64>],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
     use garnet_compiler::ir::ParamsOwner;
     let net = &n.net;
-    let values = super::network::load_party_inputs(net, assignments, Some(party))?;
     let owns_params = matches!(net.params_owner,
         ParamsOwner::Party(p) if super::network::circuit_party(p) == party);
     let all: Vec<Vec<bool>> = if owns_params {
@@ -265,12 +275,12 @@ fn network_inputs(
                 net.name
             );
         }
-        garnet_compiler::circuit_inputs(net, &n.circuit, n.weights.as_ref(), &values)?
+        garnet_compiler::circuit_inputs(net, &n.circuit, n.weights.as_ref(), values)?
     } else {
         // Network inputs come first in the circuit; the parameters are the peer's.
         net.inputs
             .iter()
-            .zip(&values)
+            .zip(values)
             .map(|(i, v)| {
                 let t = &net.tensors[i.tensor];
                 garnet_compiler::tensor_bits(&t.name, v, t.len(), t.format)
@@ -469,25 +479,31 @@ fn per_inference(assignments: &[String]) -> Result<Vec<Vec<String>>> {
         .collect())
 }
 
-/// This party's inputs for each inference (see [`per_inference`]).
+/// This party's inputs for each inference: for a circuit an input given k times
+/// (see [`per_inference`]), for a network also files holding several samples.
 fn party_inputs_per_inference(
     l: &Loaded,
     assignments: &[String],
     party: Party,
 ) -> Result<Vec<Vec<Vec<bool>>>> {
+    if let Some(n) = &l.network {
+        let samples = super::network::load_party_samples(&n.net, assignments, Some(party))?;
+        let k = samples.len();
+        return samples
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                network_bits(n, v, party).with_context(|| format!("sample {} of {k}", j + 1))
+            })
+            .collect();
+    }
     let batches = per_inference(assignments)?;
     let k = batches.len();
     batches
         .iter()
         .enumerate()
         .map(|(j, b)| {
-            party_inputs(l, b, party).with_context(|| {
-                if k > 1 {
-                    format!("inputs of inference {}", j + 1)
-                } else {
-                    "inputs".to_string()
-                }
-            })
+            circuit_inputs(&l.meta, b, party).with_context(|| format!("inference {} of {k}", j + 1))
         })
         .collect()
 }
