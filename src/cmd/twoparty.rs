@@ -595,6 +595,23 @@ fn print_inferences(l: &Loaded, all: &[Vec<Option<Vec<bool>>>], json: bool) -> R
     Ok(())
 }
 
+/// A session's report: the one inference's, or for several a line saying how many
+/// and their reports combined phase by phase.
+fn session_report(outs: &[SessionOutcome]) -> String {
+    let reports: Vec<SessionReport> = outs.iter().map(|o| o.report.clone()).collect();
+    let Some(all) = SessionReport::combine(&reports) else {
+        return "no inference ran".into();
+    };
+    if reports.len() == 1 {
+        return all.to_string();
+    }
+    format!(
+        "{} inferences in one session, {:.1} ms each on average:\n{all}",
+        reports.len(),
+        1e3 * all.total_seconds() / reports.len() as f64
+    )
+}
+
 /// The outputs a party learned, as a circuit-shaped (name, bits) list.
 fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool>>) {
     let mut view = Circuit::default();
@@ -628,9 +645,7 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         let outs = sessions(Party::Garbler, &mut ch, &loaded, ins, Some(&mut cb));
         p.finish();
         let outs = outs.with_context(|| format!("session with {peer} failed"))?;
-        for out in &outs {
-            print_garbler_outcome(&loaded, out, &peer.to_string());
-        }
+        print_garbler_outcomes(&loaded, &outs, &peer.to_string());
         return Ok(());
     }
     let opts = ServeOptions {
@@ -651,21 +666,21 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
             std::slice::from_ref(&*i2),
             None,
         ) {
-            Ok(outs) => {
-                for out in &outs {
-                    print_garbler_outcome(&l2, out, &peer);
-                }
-            }
+            Ok(outs) => print_garbler_outcomes(&l2, &outs, &peer),
             Err(e) => eprintln!("garbler: session with {peer} failed: {e:#}"),
         }
     })?;
     Ok(())
 }
 
-fn print_garbler_outcome(l: &Loaded, out: &SessionOutcome, peer: &str) {
-    eprintln!("garbler: session with {peer} done\n{}", out.report);
-    if out.outputs.iter().any(|o| o.is_some()) {
-        if let Err(e) = print_learned(l, &out.outputs, false) {
+fn print_garbler_outcomes(l: &Loaded, outs: &[SessionOutcome], peer: &str) {
+    eprintln!(
+        "garbler: session with {peer} done\n{}",
+        session_report(outs)
+    );
+    if outs.iter().any(|o| o.outputs.iter().any(|x| x.is_some())) {
+        let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
+        if let Err(e) = print_inferences(l, &learned, false) {
             eprintln!("garbler: cannot print the outputs of the session with {peer}: {e:#}");
         }
         let _ = std::io::stdout().flush();
@@ -687,9 +702,7 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let outs = outs?;
     let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
     print_inferences(&loaded, &learned, args.json)?;
-    for out in &outs {
-        eprintln!("{}", out.report);
-    }
+    eprintln!("{}", session_report(&outs));
     Ok(())
 }
 
@@ -755,12 +768,7 @@ pub fn run_run(args: RunArgs) -> Result<()> {
         })
         .collect();
     print_inferences(&loaded, &learned, args.json)?;
-    let reports: Vec<String> = g
-        .iter()
-        .zip(&e)
-        .map(|(g, e)| format!("{}\n{}", g.report, e.report))
-        .collect();
-    let reports = reports.join("\n");
+    let reports = format!("{}\n{}", session_report(&g), session_report(&e));
     if args.json {
         eprintln!("{reports}");
     } else {

@@ -37,6 +37,34 @@ impl SessionReport {
     pub fn phase(&self, phase: Phase) -> Option<&PhaseReport> {
         self.phases.iter().find(|p| p.phase == phase)
     }
+
+    /// The reports of a session's inferences as one: per phase, the sums of times and
+    /// bytes (the one-time phases appear in the first report only), and the sums of
+    /// gates. `None` for no reports.
+    pub fn combine(reports: &[SessionReport]) -> Option<SessionReport> {
+        let first = reports.first()?;
+        let mut all = SessionReport {
+            role: first.role,
+            phases: Vec::new(),
+            gates: 0,
+            ands: 0,
+        };
+        for r in reports {
+            all.gates += r.gates;
+            all.ands += r.ands;
+            for p in &r.phases {
+                match all.phases.iter_mut().find(|q| q.phase == p.phase) {
+                    Some(q) => {
+                        q.seconds += p.seconds;
+                        q.bytes_sent += p.bytes_sent;
+                        q.bytes_received += p.bytes_received;
+                    }
+                    None => all.phases.push(p.clone()),
+                }
+            }
+        }
+        Some(all)
+    }
 }
 
 fn human_bytes(b: u64) -> String {

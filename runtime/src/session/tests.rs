@@ -259,3 +259,54 @@ fn no_secret_appears_in_reports_or_debug_output() {
         );
     }
 }
+
+#[test]
+fn reports_of_a_session_combine_phase_by_phase() {
+    let c = circuit();
+    let digest = garnet_circuits::format::gcirc::digest(&c);
+    let (mut a, mut b) = MemoryChannel::pair();
+    let ins = inputs(&c, Party::Evaluator);
+    let outs = std::thread::scope(|s| {
+        let c2 = &c;
+        s.spawn(move || {
+            serve_garbler(
+                &mut a,
+                c2,
+                digest,
+                || c2.gates.iter().copied(),
+                &inputs(c2, Party::Garbler),
+                SessionOptions::default(),
+                |_| {},
+            )
+        });
+        run_evaluator_batch(
+            &mut b,
+            &c,
+            digest,
+            || c.gates.iter().copied(),
+            &[ins.clone(), ins.clone(), ins.clone()],
+            SessionOptions::default(),
+        )
+        .unwrap()
+    });
+    let reports: Vec<SessionReport> = outs.into_iter().map(|o| o.report).collect();
+    // the one-time phases are in the first report only
+    assert!(reports[0].phase(Phase::BaseOt).is_some());
+    assert!(reports[1].phase(Phase::BaseOt).is_none());
+    let all = SessionReport::combine(&reports).unwrap();
+    assert_eq!(all.ands, 3 * c.and_count());
+    let sum = |f: &dyn Fn(&SessionReport) -> (u64, u64)| {
+        reports.iter().fold((0, 0), |(s, r), x| {
+            let (a, b) = f(x);
+            (s + a, r + b)
+        })
+    };
+    assert_eq!(all.total_bytes(), sum(&|r| r.total_bytes()));
+    let ext = |r: &SessionReport| {
+        r.phase(Phase::OtExtension)
+            .map_or((0, 0), |p| (p.bytes_sent, p.bytes_received))
+    };
+    assert_eq!(ext(&all), sum(&ext));
+    assert_eq!(all.phases.len(), reports[0].phases.len());
+    assert!(SessionReport::combine(&[]).is_none());
+}
