@@ -1,5 +1,6 @@
 //! Dense and conv2d: exact dot products plus the aligned bias in one carry-save
-//! tree (Karatsuba-split operands where that pays), then one requantization,
+//! tree (Karatsuba-split operands where that pays; otherwise, where other outputs
+//! share one side, with that side's sum computed once), then one requantization,
 //! with the following ReLU fused in when the plan says so.
 
 use super::{Geometry, LowerError, Params, Sink, Value};
@@ -7,7 +8,10 @@ use crate::ir::{Network, Op};
 use crate::weights::LayerWeights;
 use garnet_stdlib::dot::SplitVector;
 use garnet_stdlib::dot::karatsuba_pays;
-use garnet_stdlib::{ColumnSum, Split, dot_signed, dot_signed_split, requantize, requantize_relu};
+use garnet_stdlib::{
+    ColumnSum, Split, dot_signed, dot_signed_shared, dot_signed_split, requantize, requantize_relu,
+    shared_sum,
+};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
@@ -133,6 +137,17 @@ pub(crate) fn lower<G: Sink>(
             let mut x_vec: Option<SplitVector<G::Bit>> = None;
             let mut w_vecs: BTreeMap<(usize, usize, usize), SplitVector<G::Bit>> = BTreeMap::new();
             let dense = matches!(l.op, Op::Dense { .. });
+            // How many outputs share each term set, and the sums computed so far.
+            let mut uses: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+            for t in &all_terms {
+                let key = if dense {
+                    t.iter().map(|&(i, _)| i).collect()
+                } else {
+                    t.iter().map(|&(_, wi)| wi).collect()
+                };
+                *uses.entry(key).or_default() += 1;
+            }
+            let mut sums: BTreeMap<Vec<usize>, Vec<G::Bit>> = BTreeMap::new();
             for (k, t) in all_terms.iter().enumerate() {
                 let addend = bias.as_ref().map(|bv| (bv[k / per].as_slice(), fx));
                 let acc = if split && !t.is_empty() {
@@ -173,10 +188,23 @@ pub(crate) fn lower<G: Sink>(
                     }
                     cs.finish(g)
                 } else {
-                    let a: Vec<Vec<G::Bit>> = t.iter().map(|&(i, _)| x[i].clone()).collect();
-                    let c: Vec<Vec<G::Bit>> =
+                    let xs: Vec<Vec<G::Bit>> = t.iter().map(|&(i, _)| x[i].clone()).collect();
+                    let ws: Vec<Vec<G::Bit>> =
                         t.iter().map(|&(_, wi)| weights[wi].clone()).collect();
-                    dot_signed(g, &a, &c, addend, width)
+                    // The side other outputs share (a dense layer's inputs, a conv
+                    // kernel's cells): its sum, once per term set, spares every
+                    // product its `a ∧ ¬b₀` row (see `dot_signed_shared`).
+                    let (key, a, b) = if dense {
+                        (t.iter().map(|&(i, _)| i).collect::<Vec<_>>(), xs, ws)
+                    } else {
+                        (t.iter().map(|&(_, wi)| wi).collect(), ws, xs)
+                    };
+                    if uses.get(&key).is_some_and(|&n| n > 1) {
+                        let a_sum = sums.entry(key).or_insert_with(|| shared_sum(g, &a)).clone();
+                        dot_signed_shared(g, &a, &a_sum, &b, addend, width)
+                    } else {
+                        dot_signed(g, &a, &b, addend, width)
+                    }
                 };
                 result.push(finish(g, acc));
                 g.checkpoint(result[k].get(read_from..).unwrap_or_default());
