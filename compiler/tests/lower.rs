@@ -276,12 +276,13 @@ proptest! {
     }
 
     #[test]
-    fn layers_read_in_part(n in 1usize..6, m in 1usize..4, (b2, f2) in fixed(), seed in any::<u64>()) {
+    fn layers_read_in_part(n in 2usize..7, m in 1usize..4, (b2, f2) in fixed(), seed in any::<u64>()) {
         // a requantization drops low bits, sign reads one bit, a 1×1 conv with stride 2
         // skips inputs: the gates only those bits needed are dead in the circuit
         let src = format!("network t {{ format q = fixed(12, 6); format p = fixed({b2}, {f2}); PARAMS input x : q[1, {n}, {n}] from client;
             d = conv2d(x, {m}, kernel=1); r = requantize(d, p); s = sign(d); e = conv2d(d, 1, kernel=1, stride=2);
-            output r; output s; output e; }}");
+            mp = maxpool(d, 2); ap = avgpool(d, 2);
+            output r; output s; output e; output mp; output ap; }}");
         check(&src, seed, 20)?;
     }
 

@@ -170,7 +170,7 @@ proptest! {
     fn every_inference_of_a_session_matches_plaintext(seed in any::<u64>(), k in 1usize..5, gates in 0usize..300, opt in any::<bool>()) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let spec = RandomSpec {
-            input_widths: vec![rng.gen_range(0..10), rng.gen_range(0..10), rng.gen_range(0..10)],
+            input_widths: vec![rng.gen_range(1..10), rng.gen_range(0..10), rng.gen_range(0..10)],
             gates,
             output_widths: vec![rng.gen_range(1..6), rng.gen_range(1..6)],
             and_fraction: 0.5,

@@ -13,10 +13,12 @@ use crate::reference::pwl_table;
 use garnet_stdlib::compare::lt_signed;
 use garnet_stdlib::{ColumnSum, add, exact_width, requantize, sign_extend};
 
-/// `sigmoid`/`tanh` on every element of `x` (input and output in `fmt`).
+/// `sigmoid`/`tanh` on every element of `x` that is `read` (input and output in
+/// `fmt`; the others are zeros).
 pub(crate) fn piecewise<G: Sink>(
     g: &mut G,
     x: &Value<G::Bit>,
+    read: &[bool],
     function: Activation,
     segments: usize,
     fmt: Format,
@@ -43,8 +45,13 @@ pub(crate) fn piecewise<G: Sink>(
             t.intercepts[r - 1]
         }
     };
+    let zero = g.zero();
     x.iter()
-        .map(|v| {
+        .zip(read)
+        .map(|(v, &r)| {
+            if !r {
+                return vec![zero; b];
+            }
             let ge: Vec<G::Bit> = t
                 .breakpoints
                 .iter()
@@ -87,21 +94,16 @@ pub(crate) fn piecewise<G: Sink>(
         .collect()
 }
 
-/// Element-wise `sat_b(a + b)`.
+/// `sat_b(a + b)` of one element.
 pub(crate) fn add_saturating<G: Sink>(
     g: &mut G,
-    a: &Value<G::Bit>,
-    b: &Value<G::Bit>,
+    x: &[G::Bit],
+    y: &[G::Bit],
     fmt: Format,
-) -> Value<G::Bit> {
+) -> Vec<G::Bit> {
     let w = fmt.bits() as usize;
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let xe = sign_extend(g, x, w + 1);
-            let ye = sign_extend(g, y, w + 1);
-            let s = add(g, &xe, &ye);
-            requantize(g, &s, 0, w)
-        })
-        .collect()
+    let xe = sign_extend(g, x, w + 1);
+    let ye = sign_extend(g, y, w + 1);
+    let s = add(g, &xe, &ye);
+    requantize(g, &s, 0, w)
 }

@@ -3,7 +3,7 @@
 //! share one side, with that side's sum computed once), then one requantization,
 //! with the following ReLU fused in when the plan says so.
 
-use super::{Geometry, LowerError, Params, Sink, Value};
+use super::{Geometry, LowerError, OutputUse, Params, Sink, Value};
 use crate::ir::{Network, Op};
 use crate::weights::LayerWeights;
 use garnet_stdlib::dot::SplitVector;
@@ -64,8 +64,9 @@ fn per_channel(net: &Network, li: usize) -> usize {
     }
 }
 
-/// Lowers dense/conv layer `li` on input `x`; later layers read the output bits
-/// from `read_from` up (checkpointed per output).
+/// Lowers dense/conv layer `li` on input `x`; later layers read the outputs that are
+/// `read` (the others are zeros, no gates), their bits from `read_from` up
+/// (checkpointed per output).
 pub(crate) fn lower<G: Sink>(
     g: &mut G,
     net: &Network,
@@ -73,8 +74,9 @@ pub(crate) fn lower<G: Sink>(
     x: &Value<G::Bit>,
     params: &Params<'_, G::Bit>,
     fuse_relu: bool,
-    read_from: usize,
+    out: OutputUse<'_>,
 ) -> Result<Value<G::Bit>, LowerError> {
+    let (read, read_from) = (out.read, out.from_bit);
     let l = &net.layers[li];
     let xt = &net.tensors[l.inputs[0]];
     let ot = &net.tensors[l.output];
@@ -113,6 +115,10 @@ pub(crate) fn lower<G: Sink>(
                 return Err(bad());
             }
             for (k, t) in all_terms.iter().enumerate() {
+                if !read[k] {
+                    result.push(vec![g.zero(); b]);
+                    continue;
+                }
                 let mut cs = ColumnSum::new(width);
                 for &(i, wi) in t {
                     garnet_stdlib::mul::add_const_product(g, &mut cs, &x[i], weight[wi] as i128, 0);
@@ -139,7 +145,7 @@ pub(crate) fn lower<G: Sink>(
             let dense = matches!(l.op, Op::Dense { .. });
             // How many outputs share each term set, and the sums computed so far.
             let mut uses: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
-            for t in &all_terms {
+            for (t, _) in all_terms.iter().zip(read).filter(|(_, r)| **r) {
                 let key = if dense {
                     t.iter().map(|&(i, _)| i).collect()
                 } else {
@@ -149,6 +155,10 @@ pub(crate) fn lower<G: Sink>(
             }
             let mut sums: BTreeMap<Vec<usize>, Vec<G::Bit>> = BTreeMap::new();
             for (k, t) in all_terms.iter().enumerate() {
+                if !read[k] {
+                    result.push(vec![g.zero(); b]);
+                    continue;
+                }
                 let addend = bias.as_ref().map(|bv| (bv[k / per].as_slice(), fx));
                 let acc = if split && !t.is_empty() {
                     let a = if dense {

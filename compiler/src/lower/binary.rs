@@ -2,7 +2,7 @@
 //! comparison (bit outputs) or a fixed-point score `sat(((2·pop − n) << f) + bias)`.
 
 use super::params::{fan_in, threshold_bits};
-use super::{Geometry, LowerError, Params, Sink, Value};
+use super::{Geometry, LowerError, OutputUse, Params, Sink, Value};
 use crate::ir::{Network, Op};
 use crate::weights::LayerWeights;
 use garnet_stdlib::dot::signed_width;
@@ -38,16 +38,18 @@ fn cells(net: &Network, li: usize) -> (Vec<Vec<Option<usize>>>, usize) {
     }
 }
 
-/// Lowers binary layer `li` on input bits `x`; later layers read the output bits
-/// from `read_from` up (checkpointed per output).
+/// Lowers binary layer `li` on input bits `x`; later layers read the outputs that
+/// are `read` (the others are zeros, no gates), their bits from `read_from` up
+/// (checkpointed per output).
 pub(crate) fn lower<G: Sink>(
     g: &mut G,
     net: &Network,
     li: usize,
     x: &Value<G::Bit>,
     params: &Params<'_, G::Bit>,
-    read_from: usize,
+    out: OutputUse<'_>,
 ) -> Result<Value<G::Bit>, LowerError> {
+    let (read, read_from) = (out.read, out.from_bit);
     let l = &net.layers[li];
     let ot = &net.tensors[l.output];
     let (out, scores) = match l.op {
@@ -96,6 +98,11 @@ pub(crate) fn lower<G: Sink>(
     let zero = g.zero();
     let mut result = Vec::with_capacity(all.len());
     for (k, cells) in all.iter().enumerate() {
+        if !read[k] {
+            let bits = if scores { ot.format.bits() as usize } else { 1 };
+            result.push(vec![zero; bits]);
+            continue;
+        }
         let o = k / per;
         let xs: Vec<G::Bit> = cells.iter().map(|c| c.map_or(zero, |i| x[i][0])).collect();
         let ws = &wbits[o * n..(o + 1) * n];

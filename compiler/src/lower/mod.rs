@@ -191,51 +191,49 @@ pub fn lower<G: Sink>(
             .expect("inputs are lowered before use");
         let xt = &net.tensors[l.inputs[0]];
         let ot = &net.tensors[l.output];
+        let read = &plan.read[l.output];
+        let (zero, ob) = (g.zero(), ot.format.bits() as usize);
         let y: Value<G::Bit> = match &l.op {
             Op::Dense { .. } | Op::Conv2d { .. } => {
-                let read_from = plan.read_from[l.output];
-                affine::lower(g, net, li, &x, &params, plan.fuse_relu[li], read_from)?
+                let fuse = plan.fuse_relu[li];
+                affine::lower(g, net, li, &x, &params, fuse, plan.output_use(l.output))?
             }
             Op::BDense { .. } | Op::BConv2d { .. } => {
-                binary::lower(g, net, li, &x, &params, plan.read_from[l.output])?
+                binary::lower(g, net, li, &x, &params, plan.output_use(l.output))?
             }
             Op::MaxPool { .. } | Op::AvgPool { .. } | Op::SumPool { .. } => {
-                pool::lower(g, net, li, &x)
+                pool::lower(g, net, li, &x, read)
             }
             Op::Relu if plan.fused_relu[li] => x,
-            Op::Relu => x.iter().map(|v| garnet_stdlib::relu(g, v)).collect(),
+            Op::Relu => on_read(read, zero, ob, |e| garnet_stdlib::relu(g, &x[e])),
             Op::PiecewiseLinear { function, segments } => {
-                activation::piecewise(g, &x, *function, *segments, ot.format)
+                activation::piecewise(g, &x, read, *function, *segments, ot.format)
             }
             Op::BatchNorm { .. } | Op::Flatten | Op::Reshape => x,
             Op::Add => {
                 let b = vals[l.inputs[1]].clone().expect("lowered before use");
-                activation::add_saturating(g, &x, &b, ot.format)
-            }
-            Op::Sign => x
-                .iter()
-                .map(|v| {
-                    let s = *v.last().expect("nonempty element");
-                    vec![g.not(s)]
+                on_read(read, zero, ob, |e| {
+                    activation::add_saturating(g, &x[e], &b[e], ot.format)
                 })
-                .collect(),
+            }
+            Op::Sign => on_read(read, zero, 1, |e| {
+                let s = *x[e].last().expect("nonempty element");
+                vec![g.not(s)]
+            }),
             Op::Requantize => {
                 let (f1, f2) = (xt.format.frac() as usize, ot.format.frac() as usize);
-                let b = ot.format.bits() as usize;
-                x.iter()
-                    .map(|v| {
-                        if f1 >= f2 {
-                            requantize(g, v, f1 - f2, b)
-                        } else {
-                            let s = garnet_stdlib::shl(g, v, f2 - f1);
-                            requantize(g, &s, 0, b)
-                        }
-                    })
-                    .collect()
+                on_read(read, zero, ob, |e| {
+                    if f1 >= f2 {
+                        requantize(g, &x[e], f1 - f2, ob)
+                    } else {
+                        let s = garnet_stdlib::shl(g, &x[e], f2 - f1);
+                        requantize(g, &s, 0, ob)
+                    }
+                })
             }
             Op::Argmax => {
                 let idx = argmax(g, &x);
-                vec![zero_extend(g, &idx, ot.format.bits() as usize)]
+                vec![zero_extend(g, &idx, ob)]
             }
         };
         // The layer's output is what later layers read: gates not leading to it are
@@ -281,6 +279,9 @@ struct Plan {
     /// (`sign` reads only the top bit, `requantize` skips dropped fraction bits):
     /// the checkpoint bits for a [`LiveCounter`], which otherwise counts twice.
     read_from: Vec<usize>,
+    /// Per tensor, which elements a later layer or an output reads: a window that
+    /// no output uses (stride over kernel, a pool's odd last row) is not computed.
+    read: Vec<Vec<bool>>,
 }
 
 impl Plan {
@@ -354,14 +355,123 @@ impl Plan {
                 read_from[t] = read_from[t].min(from);
             }
         }
+        let read = read_elements(net, &live);
         Plan {
             live,
             last_use,
             fuse_relu,
             fused_relu,
             read_from,
+            read,
         }
     }
+}
+
+/// What later layers read of a layer's output: which elements, and from which bit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutputUse<'a> {
+    pub read: &'a [bool],
+    pub from_bit: usize,
+}
+
+impl Plan {
+    fn output_use(&self, t: TensorId) -> OutputUse<'_> {
+        OutputUse {
+            read: &self.read[t],
+            from_bit: self.read_from[t],
+        }
+    }
+}
+
+/// Which elements of each tensor a later layer or an output reads, newest layer
+/// first so a tensor's readers are known before its producer.
+fn read_elements(net: &Network, live: &[bool]) -> Vec<Vec<bool>> {
+    let mut read: Vec<Vec<bool>> = net.tensors.iter().map(|t| vec![false; t.len()]).collect();
+    for o in &net.outputs {
+        read[o.tensor].iter_mut().for_each(|r| *r = true);
+    }
+    for l in net.layers.iter().rev() {
+        if !live[l.output] {
+            continue;
+        }
+        let out = read[l.output].clone();
+        for &t in &l.inputs {
+            let shape = &net.tensors[t].shape;
+            let mark = &mut read[t];
+            match l.op {
+                Op::Conv2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                }
+                | Op::BConv2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => {
+                    let geo = Geometry::new(shape, kernel, stride, padding);
+                    let (oh, ow) = geo.out_hw();
+                    for (e, _) in out.iter().enumerate().filter(|(_, r)| **r) {
+                        let (oy, ox) = (e / ow % oh, e % ow);
+                        for (_, i) in geo.window(oy, ox) {
+                            if let Some(i) = i {
+                                mark[i] = true;
+                            }
+                        }
+                    }
+                }
+                Op::MaxPool { kernel, stride }
+                | Op::AvgPool { kernel, stride }
+                | Op::SumPool { kernel, stride } => {
+                    let geo = Geometry::new(shape, (kernel, kernel), stride, 0);
+                    let (oh, ow) = geo.out_hw();
+                    for (e, _) in out.iter().enumerate().filter(|(_, r)| **r) {
+                        let (ci, oy, ox) = (e / (oh * ow), e / ow % oh, e % ow);
+                        for ky in 0..kernel {
+                            for kx in 0..kernel {
+                                if let Some(i) = geo.input_at(ci, oy, ox, ky, kx) {
+                                    mark[i] = true;
+                                }
+                            }
+                        }
+                    }
+                }
+                Op::Relu
+                | Op::Sign
+                | Op::Requantize
+                | Op::PiecewiseLinear { .. }
+                | Op::BatchNorm { .. }
+                | Op::Flatten
+                | Op::Reshape
+                | Op::Add => {
+                    for (m, r) in mark.iter_mut().zip(&out) {
+                        *m |= *r;
+                    }
+                }
+                Op::Dense { .. } | Op::BDense { .. } | Op::Argmax => {
+                    if out.iter().any(|r| *r) {
+                        mark.iter_mut().for_each(|m| *m = true);
+                    }
+                }
+            }
+        }
+    }
+    read
+}
+
+/// `f` on every element that is read; the others are `bits` zeros (no gates).
+fn on_read<B: Copy>(
+    read: &[bool],
+    zero: B,
+    bits: usize,
+    mut f: impl FnMut(usize) -> Vec<B>,
+) -> Value<B> {
+    read.iter()
+        .enumerate()
+        .map(|(e, &r)| if r { f(e) } else { vec![zero; bits] })
+        .collect()
 }
 
 /// Geometry of a window operation on a `[c, h, w]` tensor.
@@ -500,6 +610,58 @@ mod tests {
             (again.total, again.sections.clone()),
             (once.total, once.sections.clone())
         );
+    }
+
+    #[test]
+    fn windows_no_output_uses_are_not_computed() {
+        // 5×5 conv outputs, 2×2 pooling: the last row and column are never read; a
+        // 1×1 stride-2 conv reads every other input
+        let net = compile_str(
+            "network n { format q = fixed(8, 4); params from server; input x : q[1, 7, 7] from client;
+             c = conv2d(x, 2, kernel=3); r = relu(c); p = maxpool(r, 2);
+             s = conv2d(x, 1, kernel=1, stride=2); output p; output s; }",
+        )
+        .expect("compiles");
+        let plan = Plan::new(&net);
+        let tensor = |n: &str| net.layers[net.layer_by_name(n).expect("layer")].output;
+        let c = &plan.read[tensor("c")];
+        assert_eq!(c.len(), 2 * 25);
+        for (e, r) in c.iter().enumerate() {
+            let (y, x) = (e % 25 / 5, e % 5);
+            assert_eq!(*r, y < 4 && x < 4, "element {e}");
+        }
+        // the read 3×3 windows cover rows and columns 0..6; the strided conv adds the
+        // even cells of row and column 6
+        let x = &plan.read[net.inputs[0].tensor];
+        for (e, r) in x.iter().enumerate() {
+            let (y, x) = (e / 7, e % 7);
+            assert_eq!(
+                *r,
+                (y < 6 && x < 6) || (y % 2 == 0 && x % 2 == 0),
+                "input {e}"
+            );
+        }
+        // the conv layer makes no gate for the unread windows: its ANDs are those of
+        // 2·16 outputs, and the count needs one run
+        let mut c = LiveCounter::new();
+        lower(&mut c, &net, None).expect("lowers");
+        let once = c.finish();
+        assert!(once.unused_roots.is_empty());
+        let conv = once.sections.iter().find(|s| s.0 == "c").expect("c").1;
+        let full = compile_str(
+            "network n { format q = fixed(8, 4); params from server; input x : q[1, 7, 7] from client;
+             c = conv2d(x, 2, kernel=3); r = relu(c); output r; }",
+        )
+        .expect("compiles");
+        let (_, all) = crate::count(&full, None).expect("counts");
+        let all_conv = all.iter().find(|s| s.0 == "c").expect("c").1;
+        assert!(
+            conv.and * 25 < all_conv.and * 17,
+            "{} of {} ANDs",
+            conv.and,
+            all_conv.and
+        );
+        assert_eq!(once.made.and, once.total.and, "no AND made in vain");
     }
 
     #[test]

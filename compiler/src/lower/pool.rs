@@ -5,12 +5,13 @@ use crate::ir::{Format, Network, Op};
 use garnet_stdlib::compare::or_all;
 use garnet_stdlib::{max_pool, requantize, sum_pool};
 
-/// Lowers pooling layer `li` on `x`.
+/// Lowers pooling layer `li` on `x`: the outputs that are `read` (zeros elsewhere).
 pub(crate) fn lower<G: Sink>(
     g: &mut G,
     net: &Network,
     li: usize,
     x: &Value<G::Bit>,
+    read: &[bool],
 ) -> Value<G::Bit> {
     let l = &net.layers[li];
     let xt = &net.tensors[l.inputs[0]];
@@ -28,6 +29,11 @@ pub(crate) fn lower<G: Sink>(
     for ci in 0..geo.c {
         for oy in 0..oh {
             for ox in 0..ow {
+                if !read[out.len()] {
+                    let z = g.zero();
+                    out.push(vec![z; b]);
+                    continue;
+                }
                 let win: Vec<Vec<G::Bit>> = (0..kernel)
                     .flat_map(|ky| (0..kernel).map(move |kx| (ky, kx)))
                     .filter_map(|(ky, kx)| geo.input_at(ci, oy, ox, ky, kx))
