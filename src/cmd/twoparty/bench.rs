@@ -1,0 +1,226 @@
+//! `garnet bench`: garbling and evaluation speed, OT extension rate, and an
+//! end-to-end run between two processes.
+
+use anyhow::{Context, Result, anyhow, bail};
+use garnet_circuits::Party;
+use garnet_runtime::session::SessionReport;
+use garnet_runtime::synthetic::AndLayers;
+use garnet_runtime::tcp::TcpChannel;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use super::side::*;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// AND gates of the end-to-end run between two processes.
+    #[arg(long, default_value_t = 50_000_000)]
+    pub ands: u64,
+    /// AND gates of the one-thread garbling/evaluation layer.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub layer_ands: u64,
+    /// Correlated OTs for the OT extension figure.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub cots: usize,
+    /// Internal: run as the garbler peer of the end-to-end benchmark.
+    #[arg(long, hide = true)]
+    pub e2e_peer: bool,
+}
+
+// ---------------------------------------------------------------------------
+// garnet bench
+
+/// Peak resident memory of this process in bytes (Linux), if known.
+pub(super) fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+pub(super) const E2E_WIDTH: u32 = 4096;
+
+pub(super) fn synthetic(ands: u64) -> Loaded {
+    let s = AndLayers::with_ands(ands, E2E_WIDTH);
+    Loaded {
+        meta: s.meta(),
+        digest: s.digest(),
+        gate_count: s.gates(),
+        gates: Gates::Synthetic(s),
+        network: None,
+    }
+}
+
+pub(super) fn e2e_inputs(l: &Loaded, p: Party) -> Vec<Vec<bool>> {
+    l.meta
+        .inputs
+        .iter()
+        .map(|s| {
+            if s.owner == p {
+                (0..s.bits).map(|i| i % 3 != 1).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+/// The child side of the end-to-end benchmark: print the port, garble one session,
+/// print the peak memory.
+pub(super) fn e2e_peer(ands: u64) -> Result<()> {
+    let l = synthetic(ands);
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    println!("port {}", listener.local_addr()?.port());
+    std::io::stdout().flush()?;
+    let (stream, _) = listener.accept()?;
+    let mut ch = TcpChannel::new(stream, Duration::from_secs(60))?;
+    let out = session(
+        Party::Garbler,
+        &mut ch,
+        &l,
+        &e2e_inputs(&l, Party::Garbler),
+        None,
+    )?;
+    drop(ch);
+    println!("rss {}", peak_rss().unwrap_or(0));
+    println!("garbling_seconds {}", out.report.total_seconds());
+    Ok(())
+}
+
+pub(super) struct E2e {
+    and_per_second: f64,
+    seconds: f64,
+    garbler_rss: u64,
+    evaluator_rss: u64,
+    report: SessionReport,
+}
+
+pub(super) fn e2e(ands: u64) -> Result<E2e> {
+    let exe = std::env::current_exe().context("cannot find the garnet executable")?;
+    /// Kills the peer process if the benchmark fails before it ends by itself.
+    struct Peer(std::process::Child);
+    impl Drop for Peer {
+        fn drop(&mut self) {
+            if matches!(self.0.try_wait(), Ok(None)) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+    let mut child = Peer(
+        std::process::Command::new(exe)
+            .args(["bench", "--e2e-peer", "--ands", &ands.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start the garbler process")?,
+    );
+    let stdout = child
+        .0
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no stdout from the garbler process"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .ok_or_else(|| anyhow!("the garbler process exited early"))??;
+    let port: u16 = first
+        .strip_prefix("port ")
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| anyhow!("unexpected line from the garbler process: {first}"))?;
+    let l = synthetic(ands);
+    let start = Instant::now();
+    let mut ch = TcpChannel::connect(
+        format!("127.0.0.1:{port}").as_str(),
+        Duration::from_secs(10),
+        Duration::from_secs(60),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let out = session(
+        Party::Evaluator,
+        &mut ch,
+        &l,
+        &e2e_inputs(&l, Party::Evaluator),
+        None,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    drop(ch);
+    let mut garbler_rss = 0;
+    for line in lines {
+        let line = line?;
+        if let Some(v) = line.strip_prefix("rss ") {
+            garbler_rss = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let status = child.0.wait()?;
+    if !status.success() {
+        bail!("the garbler process failed ({status})");
+    }
+    Ok(E2e {
+        and_per_second: AndLayers::with_ands(ands, E2E_WIDTH).ands() as f64 / seconds,
+        seconds,
+        garbler_rss,
+        evaluator_rss: peak_rss().unwrap_or(0),
+        report: out.report,
+    })
+}
+
+pub fn run_bench(args: BenchArgs) -> Result<()> {
+    if args.e2e_peer {
+        return e2e_peer(args.ands);
+    }
+    if args.ands == 0 || args.layer_ands == 0 || args.cots == 0 {
+        bail!("--ands, --layer-ands and --cots must be positive");
+    }
+    // End-to-end first, so that the evaluator's peak memory is the session's.
+    let e2e = e2e(args.ands)?;
+    let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10);
+    let (garble_ns, eval_ns) = (layer.garble_ns, layer.eval_ns);
+    let cot = garnet_runtime::ot::bench_cot(args.cots);
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "garble_ns_per_and": garble_ns,
+                "eval_ns_per_and": eval_ns,
+                "garble_cpu_ns_per_and": layer.garble_cpu_ns,
+                "eval_cpu_ns_per_and": layer.eval_cpu_ns,
+                "cot_per_second": cot,
+                "e2e_and_per_second": e2e.and_per_second,
+                "e2e_ands": AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
+                "e2e_seconds": e2e.seconds,
+                "e2e_garbler_peak_rss_mib": mib(e2e.garbler_rss),
+                "e2e_evaluator_peak_rss_mib": mib(e2e.evaluator_rss),
+            })
+        );
+    } else {
+        let cpu = |c: Option<f64>| c.map(|c| format!(", {c:.2} on-CPU")).unwrap_or_default();
+        println!(
+            "garbling    {garble_ns:>8.2} ns/AND  (best wall time{}; one thread, AND-only layer, tables to memory)",
+            cpu(layer.garble_cpu_ns)
+        );
+        println!(
+            "evaluation  {eval_ns:>8.2} ns/AND  (best wall time{}; one thread, tables from memory)",
+            cpu(layer.eval_cpu_ns)
+        );
+        println!("IKNP COT    {:>8.1} M/s", cot / 1e6);
+        println!(
+            "end-to-end  {:>8.1} M AND/s  ({} AND in {:.2} s, two processes over loopback TCP)",
+            e2e.and_per_second / 1e6,
+            AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
+            e2e.seconds
+        );
+        println!(
+            "peak memory {:>8.1} MiB garbler, {:.1} MiB evaluator",
+            mib(e2e.garbler_rss),
+            mib(e2e.evaluator_rss)
+        );
+        println!("{}", e2e.report);
+    }
+    Ok(())
+}

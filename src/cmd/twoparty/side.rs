@@ -1,0 +1,462 @@
+//! Loading a circuit or network for sessions, each party's inputs (one set per
+//! inference), and running one side of a session.
+
+use anyhow::{Context, Result, anyhow, bail};
+use garnet_circuits::format::gcirc::GateReader;
+use garnet_circuits::values::collect_inputs;
+use garnet_circuits::{Circuit, Party};
+use garnet_runtime::Channel;
+use garnet_runtime::error::SessionError;
+use garnet_runtime::garble::GateItem;
+use garnet_runtime::session::{SessionOptions, SessionOutcome, run_evaluator_each, serve_garbler};
+use garnet_runtime::synthetic::AndLayers;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::Common;
+
+// ---------------------------------------------------------------------------
+// Loading circuits and inputs
+
+pub(super) enum Gates {
+    /// The gates are in `meta.gates`.
+    Memory,
+    /// Streamed from a .gcirc file on every session.
+    Gcirc(PathBuf),
+    /// Generated on the fly.
+    Synthetic(AndLayers),
+}
+
+/// A circuit ready for sessions: its inputs/outputs/wires, its digest, its gates,
+/// and the network it was compiled from, if any.
+pub(super) struct Loaded {
+    pub(super) meta: Circuit,
+    pub(super) digest: [u8; 32],
+    pub(super) gate_count: u64,
+    pub(super) gates: Gates,
+    pub(super) network: Option<crate::cmd::network::Compiled>,
+}
+
+pub(super) fn parse_owner(s: &str) -> Result<Party> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "g" | "garbler" => Ok(Party::Garbler),
+        "e" | "evaluator" => Ok(Party::Evaluator),
+        other => bail!("--owners: `{other}` is not an owner (use garbler/g or evaluator/e)"),
+    }
+}
+
+pub(super) fn open_gcirc(path: &Path) -> Result<GateReader<BufReader<std::fs::File>>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    GateReader::new(BufReader::with_capacity(1 << 16, f))
+        .with_context(|| format!("cannot load circuit {}", path.display()))
+}
+
+pub(super) fn load(common: &Common) -> Result<Loaded> {
+    let path = &common.file;
+    if crate::cmd::network::is_network(path) {
+        if common.owners.is_some() {
+            bail!("--owners is for circuit files: a .gnet network names its owners itself");
+        }
+        let compiled = crate::cmd::network::compile(path, common.weights.as_deref())?;
+        let meta = compiled.circuit.clone();
+        return Ok(Loaded {
+            digest: garnet_circuits::format::gcirc::digest(&meta),
+            gate_count: meta.gates.len() as u64,
+            meta,
+            gates: Gates::Memory,
+            network: Some(compiled),
+        });
+    }
+    if common.weights.is_some() {
+        bail!(
+            "--weights is for .gnet networks; {} is a circuit file",
+            path.display()
+        );
+    }
+    let mut head = [0u8; 8];
+    let is_gcirc = {
+        let mut f =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+        garnet_circuits::format::detect(&head[..n]) == garnet_circuits::format::Format::Gcirc
+    };
+    let mut loaded = if is_gcirc {
+        // Pass 1 checks the whole file and its digest without keeping the gates.
+        let mut r = open_gcirc(path)?;
+        let digest = r
+            .finish()
+            .with_context(|| format!("cannot load circuit {}", path.display()))?;
+        let h = r.into_header();
+        let meta = Circuit {
+            inputs: h.inputs,
+            outputs: h.outputs,
+            gates: Vec::new(),
+            wires: h.wires,
+            sections: Vec::new(),
+        };
+        Loaded {
+            meta,
+            digest,
+            gate_count: h.gates,
+            gates: Gates::Gcirc(path.clone()),
+            network: None,
+        }
+    } else {
+        let c = crate::cmd::load::circuit(path)?;
+        garnet_circuits::passes::validate(&c)
+            .with_context(|| format!("invalid circuit {}", path.display()))?;
+        let digest = garnet_circuits::format::gcirc::digest(&c);
+        Loaded {
+            gate_count: c.gates.len() as u64,
+            meta: c,
+            digest,
+            gates: Gates::Memory,
+            network: None,
+        }
+    };
+    if let Some(owners) = &common.owners {
+        if owners.len() != loaded.meta.inputs.len() {
+            bail!(
+                "--owners lists {} owners but the circuit has {} input values ({})",
+                owners.len(),
+                loaded.meta.inputs.len(),
+                loaded
+                    .meta
+                    .inputs
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for (spec, o) in loaded.meta.inputs.iter_mut().zip(owners) {
+            spec.owner = parse_owner(o)?;
+        }
+    }
+    Ok(loaded)
+}
+
+/// This party's inputs as one vector per circuit input (empty for the peer's).
+pub(super) fn party_inputs(
+    l: &Loaded,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
+    match &l.network {
+        Some(n) => network_inputs(n, assignments, party),
+        None => circuit_inputs(&l.meta, assignments, party),
+    }
+}
+
+/// A network party's input bits: its input files and, if it owns them, the weights.
+pub(super) fn network_inputs(
+    n: &crate::cmd::network::Compiled,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
+    let values = crate::cmd::network::load_party_inputs(&n.net, assignments, Some(party))?;
+    network_bits(n, &values, party)
+}
+
+/// The circuit inputs of one sample of a network party's values (and, if it owns
+/// them, the weights); empty for the other party's inputs.
+pub(super) fn network_bits(
+    n: &crate::cmd::network::Compiled,
+    values: &[Vec<i64>],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
+    use garnet_compiler::ir::ParamsOwner;
+    let net = &n.net;
+    let owns_params = matches!(net.params_owner,
+        ParamsOwner::Party(p) if crate::cmd::network::circuit_party(p) == party);
+    let all: Vec<Vec<bool>> = if owns_params {
+        if n.weights.is_none() {
+            bail!(
+                "this party provides the parameters of `{}`: pass --weights W.safetensors",
+                net.name
+            );
+        }
+        garnet_compiler::circuit_inputs(net, &n.circuit, n.weights.as_ref(), values)?
+    } else {
+        // Network inputs come first in the circuit; the parameters are the peer's.
+        net.inputs
+            .iter()
+            .zip(values)
+            .map(|(i, v)| {
+                let t = &net.tensors[i.tensor];
+                garnet_compiler::tensor_bits(&t.name, v, t.len(), t.format)
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(n.circuit
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, spec)| {
+            if spec.owner == party {
+                all.get(k).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect())
+}
+
+pub(super) fn circuit_inputs(
+    c: &Circuit,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<bool>>> {
+    let mut ours = collect_inputs(c, assignments, Some(party))
+        .context("bad --input")?
+        .into_iter();
+    Ok(c.inputs
+        .iter()
+        .map(|s| {
+            if s.owner == party {
+                ours.next().unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------
+// Running one side
+
+/// The gates of a `.gcirc` file, opened anew for each inference of a session; a
+/// file that cannot be reopened ends the stream with its error.
+pub(super) enum Reopened {
+    Reader(Box<GateReader<BufReader<std::fs::File>>>),
+    Failed(Option<std::io::Error>),
+}
+
+impl Reopened {
+    fn open(path: &Path) -> Reopened {
+        match open_gcirc(path) {
+            Ok(r) => Reopened::Reader(Box::new(r)),
+            Err(e) => Reopened::Failed(Some(std::io::Error::other(format!("{e:#}")))),
+        }
+    }
+}
+
+impl Iterator for Reopened {
+    type Item = Result<garnet_circuits::Gate, std::io::Error>;
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Reopened::Reader(r) => r
+                .next()
+                .map(|g| g.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+            Reopened::Failed(e) => e.take().map(Err),
+        }
+    }
+}
+
+/// Runs one side of a session: the garbler serves as many inferences as the
+/// evaluator asks for, on its one set of `inputs`; the evaluator runs one inference
+/// per entry of `inputs`. `each` gets every outcome.
+pub(super) fn run_side<F, I>(
+    party: Party,
+    ch: &mut dyn Channel,
+    l: &Loaded,
+    gates: F,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+    each: &mut dyn FnMut(SessionOutcome),
+) -> Result<(), SessionError>
+where
+    F: FnMut() -> I,
+    I: IntoIterator,
+    I::Item: GateItem,
+{
+    let opts = SessionOptions { progress };
+    match party {
+        Party::Garbler => {
+            let [one] = inputs else {
+                return Err(SessionError::Input(
+                    "the garbler's inputs are fixed for a session: give each once".into(),
+                ));
+            };
+            serve_garbler(ch, &l.meta, l.digest, gates, one, opts, each).map(|_| ())
+        }
+        Party::Evaluator => run_evaluator_each(ch, &l.meta, l.digest, gates, inputs, opts, each),
+    }
+}
+
+/// A session (see [`run_side`]); the outcomes in order.
+pub(super) fn sessions(
+    party: Party,
+    ch: &mut dyn Channel,
+    l: &Loaded,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+) -> Result<Vec<SessionOutcome>> {
+    let who = if party == Party::Garbler {
+        "garbler"
+    } else {
+        "evaluator"
+    };
+    let mut outs = Vec::new();
+    let mut each = |o| outs.push(o);
+    let r = match &l.gates {
+        Gates::Memory => run_side(
+            party,
+            ch,
+            l,
+            || l.meta.gates.iter().copied(),
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Gcirc(path) => run_side(
+            party,
+            ch,
+            l,
+            || Reopened::open(path),
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Synthetic(s) => {
+            run_side(party, ch, l, || s.gates_iter(), inputs, progress, &mut each)
+        }
+    };
+    r.map_err(|e| anyhow!("{who}: {e}"))?;
+    Ok(outs)
+}
+
+/// A session of one inference.
+pub(super) fn session(
+    party: Party,
+    ch: &mut dyn Channel,
+    l: &Loaded,
+    inputs: &[Vec<bool>],
+    progress: Option<&mut dyn FnMut(u64)>,
+) -> Result<SessionOutcome> {
+    sessions(
+        party,
+        ch,
+        l,
+        std::slice::from_ref(&inputs.to_vec()),
+        progress,
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| anyhow!("the session ended before its inference"))
+}
+
+/// Splits `--input` assignments into one list per inference: an input given k
+/// times takes its j-th value in inference j, one given once serves them all.
+pub(super) fn per_inference(assignments: &[String]) -> Result<Vec<Vec<String>>> {
+    let name = |a: &String| a.split_once('=').map_or(a.clone(), |(n, _)| n.to_string());
+    let mut names: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<String>> = Vec::new();
+    for a in assignments {
+        let n = name(a);
+        match names.iter().position(|x| *x == n) {
+            Some(i) => values[i].push(a.clone()),
+            None => {
+                names.push(n);
+                values.push(vec![a.clone()]);
+            }
+        }
+    }
+    let k = values.iter().map(Vec::len).max().unwrap_or(1);
+    if let Some((n, v)) = names
+        .iter()
+        .zip(&values)
+        .find(|(_, v)| v.len() != 1 && v.len() != k)
+    {
+        bail!(
+            "--input {n} is given {} times but another input {k} times: give each input once (for every inference) or as often as the others",
+            v.len()
+        );
+    }
+    Ok((0..k)
+        .map(|j| {
+            values
+                .iter()
+                .map(|v| v[j.min(v.len() - 1)].clone())
+                .collect()
+        })
+        .collect())
+}
+
+/// This party's inputs for each inference: for a circuit an input given k times
+/// (see [`per_inference`]), for a network also files holding several samples.
+pub(super) fn party_inputs_per_inference(
+    l: &Loaded,
+    assignments: &[String],
+    party: Party,
+) -> Result<Vec<Vec<Vec<bool>>>> {
+    if let Some(n) = &l.network {
+        let samples = crate::cmd::network::load_party_samples(&n.net, assignments, Some(party))?;
+        let k = samples.len();
+        return samples
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                network_bits(n, v, party).with_context(|| format!("sample {} of {k}", j + 1))
+            })
+            .collect();
+    }
+    let batches = per_inference(assignments)?;
+    let k = batches.len();
+    batches
+        .iter()
+        .enumerate()
+        .map(|(j, b)| {
+            circuit_inputs(&l.meta, b, party).with_context(|| format!("inference {} of {k}", j + 1))
+        })
+        .collect()
+}
+
+/// A progress bar on standard error that appears once a run passes one second.
+pub(super) struct Progress {
+    start: Instant,
+    total: u64,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub(super) fn new(total: u64) -> Progress {
+        Progress {
+            start: Instant::now(),
+            total,
+            bar: None,
+        }
+    }
+    pub(super) fn update(&mut self, done: u64) {
+        if self.bar.is_none() && self.start.elapsed() > Duration::from_secs(1) {
+            let bar = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:40}] {percent}% {per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message("gates");
+            self.bar = Some(bar);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+    pub(super) fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub(super) fn timeout(secs: f64) -> Result<Duration> {
+    if !(secs.is_finite() && secs > 0.0) {
+        bail!("timeout must be a positive number of seconds, got {secs}");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
