@@ -266,3 +266,61 @@ fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
     );
     assert!(none.unwrap_err().to_string().contains("at least one"));
 }
+
+#[test]
+fn a_garbler_stops_a_session_past_its_inference_limit() {
+    use garnet_runtime::session::{SessionOptions, run_evaluator_batch, serve_garbler};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let spec = RandomSpec {
+        input_widths: vec![4, 4],
+        gates: 100,
+        ..RandomSpec::default()
+    };
+    let c = random_circuit(&mut rng, &spec);
+    let full: Vec<Vec<bool>> = c
+        .inputs
+        .iter()
+        .map(|s| vec![true; s.bits as usize])
+        .collect();
+    let (gi, ei) = split(&c, &full);
+    let digest = garnet_circuits::format::gcirc::digest(&c);
+    for (asked, limit) in [(2, 2), (3, 2)] {
+        let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                let mut a = a;
+                let opts = SessionOptions {
+                    max_inferences: Some(limit),
+                    ..SessionOptions::default()
+                };
+                serve_garbler(
+                    &mut a,
+                    &c,
+                    digest,
+                    || c.gates.iter().copied(),
+                    &gi,
+                    opts,
+                    |_| {},
+                )
+            });
+            let e = run_evaluator_batch(
+                &mut b,
+                &c,
+                digest,
+                || c.gates.iter().copied(),
+                &vec![ei.clone(); asked],
+                SessionOptions::default(),
+            );
+            drop(b);
+            (g.join().unwrap(), e)
+        });
+        if asked <= limit {
+            assert_eq!(g.unwrap(), asked);
+            assert_eq!(e.unwrap().len(), asked);
+        } else {
+            let g = g.unwrap_err().to_string();
+            assert!(g.contains("more than the 2 inferences"), "{g}");
+            assert!(e.is_err());
+        }
+    }
+}

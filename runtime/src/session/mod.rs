@@ -90,12 +90,17 @@ pub struct SessionOutcome {
 pub struct SessionOptions<'a> {
     /// Called with the number of gates done, every [`crate::garble::PROGRESS_EVERY`] gates.
     pub progress: Option<&'a mut dyn FnMut(u64)>,
+    /// For [`serve_garbler`]: the most inferences one session may ask for (none:
+    /// no limit); an evaluator asking for more gets the session closed, and the
+    /// garbler an error.
+    pub max_inferences: Option<usize>,
 }
 
 impl fmt::Debug for SessionOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionOptions")
             .field("progress", &self.progress.is_some())
+            .field("max_inferences", &self.max_inferences)
             .finish()
     }
 }
@@ -295,6 +300,14 @@ where
 
     let mut done = 0;
     loop {
+        if opts.max_inferences.is_some_and(|m| done >= m) {
+            return Err(SessionError::Protocol {
+                phase: Phase::Outputs,
+                detail: format!(
+                    "the evaluator asked for more than the {done} inferences a session may run"
+                ),
+            });
+        }
         let Some(gates) = next_gates() else {
             return Err(SessionError::Protocol {
                 phase: Phase::Outputs,

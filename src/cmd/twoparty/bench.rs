@@ -52,6 +52,7 @@ pub(super) fn synthetic(ands: u64) -> Loaded {
         gate_count: s.gates(),
         gates: Gates::Synthetic(s),
         network: None,
+        max_inferences: None,
     }
 }
 

@@ -69,6 +69,10 @@ pub struct GarbleArgs {
     /// Sessions served at once, one thread each.
     #[arg(long, default_value_t = 4)]
     pub max_sessions: usize,
+    /// The most inferences one session may ask for (an evaluator asking for more is
+    /// disconnected); unlimited by default.
+    #[arg(long, value_name = "N")]
+    pub max_inferences: Option<usize>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -173,7 +177,12 @@ fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool
 // garnet garble
 
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
-    let loaded = Arc::new(load(&args.common)?);
+    let mut loaded = load(&args.common)?;
+    if args.max_inferences == Some(0) {
+        bail!("--max-inferences must be at least 1");
+    }
+    loaded.max_inferences = args.max_inferences;
+    let loaded = Arc::new(loaded);
     let inputs = Arc::new(party_inputs(&loaded, &args.common.inputs, Party::Garbler)?);
     let to = timeout(args.common.timeout)?;
     let listener = TcpListener::bind(&args.listen)

@@ -37,6 +37,8 @@ pub(super) struct Loaded {
     pub(super) gate_count: u64,
     pub(super) gates: Gates,
     pub(super) network: Option<crate::cmd::network::Compiled>,
+    /// For a garbler: the most inferences one session may ask for.
+    pub(super) max_inferences: Option<usize>,
 }
 
 pub(super) fn parse_owner(s: &str) -> Result<Party> {
@@ -67,6 +69,7 @@ pub(super) fn load(common: &Common) -> Result<Loaded> {
             meta,
             gates: Gates::Memory,
             network: Some(compiled),
+            max_inferences: None,
         });
     }
     if common.weights.is_some() {
@@ -102,6 +105,7 @@ pub(super) fn load(common: &Common) -> Result<Loaded> {
             gate_count: h.gates,
             gates: Gates::Gcirc(path.clone()),
             network: None,
+            max_inferences: None,
         }
     } else {
         let c = crate::cmd::load::circuit(path)?;
@@ -114,6 +118,7 @@ pub(super) fn load(common: &Common) -> Result<Loaded> {
             digest,
             gates: Gates::Memory,
             network: None,
+            max_inferences: None,
         }
     };
     if let Some(owners) = &common.owners {
@@ -273,7 +278,10 @@ where
     I: IntoIterator,
     I::Item: GateItem,
 {
-    let opts = SessionOptions { progress };
+    let opts = SessionOptions {
+        progress,
+        max_inferences: l.max_inferences,
+    };
     match party {
         Party::Garbler => {
             let [one] = inputs else {
