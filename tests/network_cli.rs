@@ -339,3 +339,37 @@ fn files_of_many_samples_evaluate_privately_and_in_plaintext() {
     ]));
     assert!(e.contains("five.csv") && e.contains("multiple"), "{e}");
 }
+
+#[test]
+fn networks_too_big_to_expand_stream_from_compact_bytes() {
+    // GARNET_EXPAND_LIMIT=0 keeps every compiled circuit as .gcirc bytes in memory:
+    // the same predictions in plaintext and between the parties
+    let run = |args: &[&str], limit: Option<&str>| -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_garnet"));
+        cmd.args(args);
+        if let Some(l) = limit {
+            cmd.env("GARNET_EXPAND_LIMIT", l);
+        }
+        ok(&cmd.output().expect("runs"))
+    };
+    let image = "image=models/digits/test_inputs.npy";
+    let eval = ["eval", DIGITS, "--weights", WEIGHTS, "-i", image, "--json"];
+    assert_eq!(run(&eval, Some("0")), run(&eval, None));
+    let sample = "image=models/digits/inputs/sample_1.csv";
+    let two = [
+        "run",
+        DIGITS,
+        "--weights",
+        WEIGHTS,
+        "-i",
+        sample,
+        "-i",
+        sample,
+        "--json",
+    ];
+    let (streamed, expanded) = (run(&two, Some("0")), run(&two, None));
+    assert_eq!(streamed, expanded);
+    assert_eq!(labels(&streamed).len(), 2);
+    let stats = ["compile", DIGITS, "-o", "/dev/null", "--stats"];
+    assert_eq!(run(&stats, Some("0")), run(&stats, None));
+}

@@ -35,23 +35,28 @@ pub fn run(args: Args) -> Result<()> {
     }
     // Bristol text and statistics need the whole circuit in memory.
     let c = super::network::compile(&args.file, args.weights.as_deref())?;
-    write_file(&out, &c.circuit, Format::Gcirc)
+    let full = match &c.gcirc {
+        Some(bytes) => garnet_circuits::format::gcirc::read(&mut &bytes[..])
+            .context("the compiled circuit does not read back")?,
+        None => c.circuit,
+    };
+    write_file(&out, &full, Format::Gcirc)
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "wrote {} ({} gates, {} AND, {} wires)",
         out.display(),
-        c.circuit.gates.len(),
-        c.circuit.and_count(),
-        c.circuit.wires
+        full.gates.len(),
+        full.and_count(),
+        full.wires
     );
     if let Some(b) = &args.bristol {
-        write_file(b, &c.circuit, Format::Bristol)
+        write_file(b, &full, Format::Bristol)
             .with_context(|| format!("cannot write {}", b.display()))?;
         eprintln!("wrote {}", b.display());
     }
     if args.stats {
         println!("{}", args.file.display());
-        print!("{}", Stats::of(&c.circuit));
+        print!("{}", Stats::of(&full));
     }
     Ok(())
 }

@@ -94,19 +94,12 @@ fn run_network(args: Args) -> Result<()> {
             })
             .collect::<Result<Vec<_>>>()?
     } else {
-        let circuit = garnet_compiler::compile(&net, Some(&weights))
-            .with_context(|| format!("cannot compile {}", args.file.display()))?;
-        let c = n::Compiled {
-            net: net.clone(),
-            weights: Some(weights),
-            circuit,
-        };
+        let c = n::compile_bound(&args.file, net.clone(), Some(weights))?;
         let bits = samples
             .iter()
             .map(|s| c.input_bits(s))
             .collect::<Result<Vec<_>>>()?;
-        c.circuit
-            .eval_many(&bits)?
+        c.eval_many(&bits)?
             .iter()
             .map(|out| Ok(garnet_compiler::decode_outputs(&c.net, out)?))
             .collect::<Result<Vec<_>>>()?

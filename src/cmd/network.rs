@@ -4,12 +4,15 @@
 //! the circuit's input bits.
 
 use anyhow::{Context, Result, anyhow, bail};
+use garnet_circuits::eval::LaneEval;
+use garnet_circuits::format::gcirc::GateReader;
 use garnet_circuits::{Circuit, Party};
 use garnet_compiler::inputs::InputKind;
 use garnet_compiler::ir::{Format, Network, ParamsOwner};
 use garnet_compiler::weights::{Weights, load_safetensors};
 use garnet_compiler::{Sources, render};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// True if `path` names a network source (`.gnet`).
 pub fn is_network(path: &Path) -> bool {
@@ -190,24 +193,69 @@ pub fn load_party_samples(
         .collect())
 }
 
-/// A network compiled in memory, with what it was compiled from.
+/// A network compiled in memory, with what it was compiled from. The circuit is
+/// compiled to `.gcirc` bytes (5–7 bytes a gate, in bounded memory); up to
+/// [`EXPAND_LIMIT`] they are expanded to gates for speed, beyond it kept as bytes and
+/// streamed gate by gate wherever they are used.
 #[derive(Debug)]
 pub struct Compiled {
     pub net: Network,
     pub weights: Option<Weights>,
+    /// The circuit: its interface, and its gates when they are expanded.
     pub circuit: Circuit,
+    /// The circuit as a `.gcirc` file, when it is too big to expand.
+    pub gcirc: Option<Arc<[u8]>>,
+    pub digest: [u8; 32],
+    pub gates: u64,
+}
+
+/// The most memory expanded gates (16 bytes each) may take: DeepSecure's
+/// benchmark 1 (193 M gates) expands, MiniONN (1.2 G) streams. The environment
+/// variable `GARNET_EXPAND_LIMIT` (bytes) overrides it.
+pub const EXPAND_LIMIT: u64 = 4 << 30;
+
+fn expand_limit() -> u64 {
+    std::env::var("GARNET_EXPAND_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(EXPAND_LIMIT)
 }
 
 /// Loads, binds (if `weights` is given) and compiles a `.gnet` file.
 pub fn compile(path: &Path, weights: Option<&Path>) -> Result<Compiled> {
     let net = load_network(path)?;
     let w = weights_for_compile(&net, weights)?;
-    let circuit = garnet_compiler::compile(&net, w.as_ref())
-        .with_context(|| format!("cannot compile {}", path.display()))?;
+    compile_bound(path, net, w)
+}
+
+/// Compiles a loaded network (from `path`) with its bound weights, if any.
+pub fn compile_bound(path: &Path, net: Network, w: Option<Weights>) -> Result<Compiled> {
+    let mut bytes = Vec::new();
+    let summary = garnet_compiler::compile_to_gcirc(&net, w.as_ref(), &mut bytes)
+        .with_context(|| format!("cannot compile {}", path.display()))?
+        .context("cannot hold the compiled circuit")?;
+    let back = "the compiled circuit does not read back";
+    let (circuit, gcirc) = if summary.gates.saturating_mul(16) <= expand_limit() {
+        let c = garnet_circuits::format::gcirc::read(&mut &bytes[..]).context(back)?;
+        (c, None)
+    } else {
+        let h = GateReader::new(&bytes[..]).context(back)?.into_header();
+        let c = Circuit {
+            wires: h.wires,
+            inputs: h.inputs,
+            outputs: h.outputs,
+            gates: Vec::new(),
+            sections: h.sections,
+        };
+        (c, Some(Arc::from(bytes)))
+    };
     Ok(Compiled {
         net,
         weights: w,
         circuit,
+        gcirc,
+        digest: summary.digest,
+        gates: summary.gates,
     })
 }
 
@@ -220,6 +268,39 @@ impl Compiled {
             self.weights.as_ref(),
             inputs,
         )?)
+    }
+
+    /// Plaintext outputs of many samples (circuit input bits each), 64 per pass.
+    pub fn eval_many(&self, samples: &[Vec<Vec<bool>>]) -> Result<Vec<Vec<Vec<bool>>>> {
+        let c = &self.circuit;
+        let Some(bytes) = &self.gcirc else {
+            return Ok(c.eval_many(samples)?);
+        };
+        let mut all = Vec::with_capacity(samples.len());
+        for chunk in samples.chunks(64) {
+            let mut lanes = vec![0u64; c.input_bits() as usize];
+            for (j, sample) in chunk.iter().enumerate() {
+                c.check_inputs(sample)?;
+                for (i, bit) in sample.iter().flatten().enumerate() {
+                    lanes[i] |= (*bit as u64) << j;
+                }
+            }
+            let mut ev = LaneEval::new(c, &lanes)?;
+            for g in GateReader::new(&bytes[..])? {
+                ev.gate(&g?);
+            }
+            let out = ev.outputs(c);
+            for j in 0..chunk.len() {
+                let mut bits = out.iter().map(|lane| (lane >> j) & 1 == 1);
+                all.push(
+                    c.outputs
+                        .iter()
+                        .map(|o| bits.by_ref().take(o.bits.len()).collect())
+                        .collect(),
+                );
+            }
+        }
+        Ok(all)
     }
 }
 

@@ -11,7 +11,7 @@ use garnet_runtime::garble::GateItem;
 use garnet_runtime::session::{SessionOptions, SessionOutcome, run_evaluator_each, serve_garbler};
 use garnet_runtime::synthetic::AndLayers;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,10 @@ use super::Common;
 pub(super) enum Gates {
     /// The gates are in `meta.gates`.
     Memory,
+    /// In the compiled network's circuit.
+    Network,
+    /// Streamed from `.gcirc` bytes in memory (a network too big to expand).
+    Bytes(std::sync::Arc<[u8]>),
     /// Streamed from a .gcirc file on every session.
     Gcirc(PathBuf),
     /// Generated on the fly.
@@ -62,12 +66,21 @@ pub(super) fn load(common: &Common) -> Result<Loaded> {
             bail!("--owners is for circuit files: a .gnet network names its owners itself");
         }
         let compiled = crate::cmd::network::compile(path, common.weights.as_deref())?;
-        let meta = compiled.circuit.clone();
+        let gates = match &compiled.gcirc {
+            Some(b) => Gates::Bytes(b.clone()),
+            None => Gates::Network,
+        };
         return Ok(Loaded {
-            digest: garnet_circuits::format::gcirc::digest(&meta),
-            gate_count: meta.gates.len() as u64,
-            meta,
-            gates: Gates::Memory,
+            meta: Circuit {
+                wires: compiled.circuit.wires,
+                inputs: compiled.circuit.inputs.clone(),
+                outputs: compiled.circuit.outputs.clone(),
+                gates: Vec::new(),
+                sections: compiled.circuit.sections.clone(),
+            },
+            digest: compiled.digest,
+            gate_count: compiled.gates,
+            gates,
             network: Some(compiled),
             max_inferences: None,
         });
@@ -234,21 +247,33 @@ pub(super) fn circuit_inputs(
 
 /// The gates of a `.gcirc` file, opened anew for each inference of a session; a
 /// file that cannot be reopened ends the stream with its error.
-pub(super) enum Reopened {
-    Reader(Box<GateReader<BufReader<std::fs::File>>>),
+pub(super) enum Reopened<R: BufRead> {
+    Reader(Box<GateReader<R>>),
     Failed(Option<std::io::Error>),
 }
 
-impl Reopened {
-    fn open(path: &Path) -> Reopened {
-        match open_gcirc(path) {
+impl Reopened<BufReader<std::fs::File>> {
+    fn open(path: &Path) -> Self {
+        Self::from(open_gcirc(path))
+    }
+}
+
+impl<'a> Reopened<&'a [u8]> {
+    fn bytes(b: &'a [u8]) -> Self {
+        Self::from(GateReader::new(b).context("the compiled circuit does not read back"))
+    }
+}
+
+impl<R: BufRead> From<Result<GateReader<R>>> for Reopened<R> {
+    fn from(r: Result<GateReader<R>>) -> Self {
+        match r {
             Ok(r) => Reopened::Reader(Box::new(r)),
             Err(e) => Reopened::Failed(Some(std::io::Error::other(format!("{e:#}")))),
         }
     }
 }
 
-impl Iterator for Reopened {
+impl<R: BufRead> Iterator for Reopened<R> {
     type Item = Result<garnet_circuits::Gate, std::io::Error>;
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -316,6 +341,30 @@ pub(super) fn sessions(
             ch,
             l,
             || l.meta.gates.iter().copied(),
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Network => run_side(
+            party,
+            ch,
+            l,
+            || {
+                l.network
+                    .as_ref()
+                    .map_or(&[][..], |n| &n.circuit.gates[..])
+                    .iter()
+                    .copied()
+            },
+            inputs,
+            progress,
+            &mut each,
+        ),
+        Gates::Bytes(b) => run_side(
+            party,
+            ch,
+            l,
+            || Reopened::bytes(b),
             inputs,
             progress,
             &mut each,
