@@ -641,3 +641,35 @@ fn gcirc_reads_from_a_reader_that_trickles() {
         "{whole}"
     );
 }
+
+#[test]
+fn trusted_reader_reads_the_same_gates_and_checks_the_known_digest() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let spec = RandomSpec {
+        input_widths: vec![8, 8],
+        gates: 3000,
+        output_widths: vec![8],
+        and_fraction: 0.4,
+        window: 0,
+    };
+    let c = passes::optimize(random_circuit(&mut rng, &spec));
+    let bytes = gcirc::to_bytes(&c);
+    let d = gcirc::digest(&c);
+    let gates: Vec<Gate> = gcirc::GateReader::trusted(&bytes[..], d)
+        .unwrap()
+        .map(|g| g.unwrap())
+        .collect();
+    assert_eq!(gates, c.gates);
+    // a digest other than the stored one is an error at the end, after the gates
+    let mut other = d;
+    other[0] ^= 1;
+    let last = gcirc::GateReader::trusted(&bytes[..], other)
+        .unwrap()
+        .last()
+        .unwrap();
+    assert!(last.unwrap_err().to_string().contains("digest"));
+    // and the structure is still checked: a cut file is an error
+    let cut = &bytes[..bytes.len() - 40];
+    let r = gcirc::GateReader::trusted(cut, d).map(|r| r.last());
+    assert!(matches!(r, Err(_) | Ok(Some(Err(_)))));
+}

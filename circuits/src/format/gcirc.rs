@@ -492,6 +492,8 @@ struct Input<R> {
     end: usize,
     /// `buf[..hashed]` has been fed to the hasher; `hashed <= pos`.
     hashed: usize,
+    /// The digest of bytes this process wrote itself: no need to hash them again.
+    known_digest: Option<[u8; 32]>,
     /// File offset of `buf[0]`.
     base: u64,
     hasher: Sha256,
@@ -517,7 +519,9 @@ impl<R: BufRead> Input<R> {
         if self.end - self.pos >= n {
             return Ok(true);
         }
-        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        if self.known_digest.is_none() {
+            self.hasher.update(&self.buf[self.hashed..self.pos]);
+        }
         self.buf.copy_within(self.pos..self.end, 0);
         self.base += self.pos as u64;
         self.end -= self.pos;
@@ -546,7 +550,9 @@ impl<R: BufRead> Input<R> {
 
     /// Feeds everything consumed so far to the hasher.
     fn hash_consumed(&mut self) {
-        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        if self.known_digest.is_none() {
+            self.hasher.update(&self.buf[self.hashed..self.pos]);
+        }
         self.hashed = self.pos;
     }
 
@@ -1067,14 +1073,26 @@ impl<R: BufRead> GateReader<R> {
         Self::with_limits(r, Limits::default())
     }
 
+    /// Reads bytes this process wrote itself (say, a circuit compiled into memory)
+    /// whose digest it knows: everything is validated as by [`GateReader::new`] but
+    /// the content is not hashed again, and the stored digest must equal `digest`.
+    pub fn trusted(r: R, digest: [u8; 32]) -> Result<Self, FormatError> {
+        Self::open(r, Limits::default(), Some(digest))
+    }
+
     /// Reads and validates the header with the given limits.
     pub fn with_limits(r: R, limits: Limits) -> Result<Self, FormatError> {
+        Self::open(r, limits, None)
+    }
+
+    fn open(r: R, limits: Limits, known_digest: Option<[u8; 32]>) -> Result<Self, FormatError> {
         let mut inp = Input {
             r,
             buf: vec![0; (1 << 16) + SLACK],
             pos: 0,
             end: 0,
             hashed: 0,
+            known_digest,
             base: 0,
             hasher: Sha256::new(),
             eof: false,
@@ -1285,7 +1303,10 @@ impl<R: BufRead> GateReader<R> {
 
     fn finish_file(&mut self) -> Result<(), FormatError> {
         self.inp.hash_consumed();
-        let computed: [u8; 32] = std::mem::take(&mut self.inp.hasher).finalize().into();
+        let computed: [u8; 32] = match self.inp.known_digest {
+            Some(d) => d,
+            None => std::mem::take(&mut self.inp.hasher).finalize().into(),
+        };
         let ctx = "digest";
         if !self.inp.ensure(32, ctx)? {
             return Err(gcirc_err(

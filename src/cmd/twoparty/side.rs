@@ -259,8 +259,11 @@ impl Reopened<BufReader<std::fs::File>> {
 }
 
 impl<'a> Reopened<&'a [u8]> {
-    fn bytes(b: &'a [u8]) -> Self {
-        Self::from(GateReader::new(b).context("the compiled circuit does not read back"))
+    /// The gates of a circuit this process compiled, whose digest it knows.
+    fn bytes(b: &'a [u8], digest: [u8; 32]) -> Self {
+        Self::from(
+            GateReader::trusted(b, digest).context("the compiled circuit does not read back"),
+        )
     }
 }
 
@@ -364,7 +367,7 @@ pub(super) fn sessions(
             party,
             ch,
             l,
-            || Reopened::bytes(b),
+            || Reopened::bytes(b, l.digest),
             inputs,
             progress,
             &mut each,
