@@ -497,8 +497,9 @@ simplifying_gates!(Counter);
 
 /// Counts the gates of the optimized circuit, that is without the gates
 /// [`crate::passes::dead_gates`] would drop, without building it: exact where
-/// [`Counter`] is an upper bound, in memory bounded by the gates made between two
-/// [`Gates::checkpoint`]s (see the `liveness` module).
+/// [`Counter`] is an upper bound, in memory for the gates made since the last
+/// [`Gates::checkpoint`], the checkpoint bits not read yet and the dead gates (see
+/// the `liveness` module), not for the whole circuit.
 ///
 /// A checkpoint's bits are taken as used later; [`LiveCounter::finish`] reports any
 /// that were not, and then the counts can be too high: count again with

@@ -1,5 +1,6 @@
-//! Which gates survive dead-gate removal, found while the gates are being made,
-//! in memory bounded by the gates made between two checkpoints.
+//! Which gates survive dead-gate removal, found while the gates are being made, in
+//! memory for the gates made since the last checkpoint, the checkpoint bits not read
+//! yet and the dead gates, rather than the whole circuit.
 //!
 //! A gate is live when some output depends on it. Knowing that in general needs the
 //! whole circuit, so the maker says, at checkpoints, which bits it will use later
@@ -46,8 +47,9 @@ pub(crate) type NodeSet = HashSet<u32, BuildHasherDefault<NodeHasher>>;
 /// What is known of a node made before the current batch.
 #[derive(Copy, Clone, Debug)]
 enum Older {
-    /// A checkpoint root (counted); whether a counted gate or an output read it.
-    Root { used: bool },
+    /// A checkpoint root (counted) that no counted gate or output has read yet; read,
+    /// it is forgotten.
+    UnreadRoot,
     /// Not reached yet: the gate, operands as node ids.
     MaybeDead(Op, u32, u32),
 }
@@ -149,16 +151,16 @@ impl Liveness {
             if r >= self.batch_start {
                 let i = (r - self.batch_start) as usize;
                 if self.flags[i] & ROOT == 0 {
-                    self.older.insert(r, Older::Root { used: false });
+                    self.older.insert(r, Older::UnreadRoot);
                 }
                 self.flags[i] |= LIVE | ROOT;
             } else {
                 match self.older.get(&r) {
                     Some(Older::MaybeDead(..)) => {
                         self.revive(r);
-                        self.older.insert(r, Older::Root { used: false });
+                        self.older.insert(r, Older::UnreadRoot);
                     }
-                    Some(Older::Root { .. }) => {}
+                    Some(Older::UnreadRoot) => {}
                     // counted already, not a root: it stays uncounted as a root
                     None => {}
                 }
@@ -211,7 +213,8 @@ impl Liveness {
         if x >= self.batch_start {
             let i = (x - self.batch_start) as usize;
             if self.flags[i] & ROOT != 0 {
-                self.older.insert(x, Older::Root { used: true });
+                // used: nothing more to track
+                self.older.remove(&x);
             }
             self.flags[i] |= LIVE;
         } else if x > self.last_input {
@@ -225,8 +228,11 @@ impl Liveness {
         if self.settled[slot] == x {
             return;
         }
-        match self.older.get_mut(&x) {
-            Some(Older::Root { used }) => *used = true,
+        match self.older.get(&x) {
+            // used: nothing more to track
+            Some(Older::UnreadRoot) => {
+                self.older.remove(&x);
+            }
             Some(Older::MaybeDead(..)) => self.revive(x),
             None => {}
         }
@@ -248,8 +254,10 @@ impl Liveness {
                 if z <= self.last_input {
                     continue;
                 }
-                match self.older.get_mut(&z) {
-                    Some(Older::Root { used }) => *used = true,
+                match self.older.get(&z) {
+                    Some(Older::UnreadRoot) => {
+                        self.older.remove(&z);
+                    }
                     Some(Older::MaybeDead(..)) => self.stack.push(z),
                     None => {}
                 }
@@ -266,7 +274,7 @@ impl Liveness {
     pub(crate) fn unused_roots(&self) -> NodeSet {
         self.older
             .iter()
-            .filter_map(|(&n, o)| matches!(o, Older::Root { used: false }).then_some(n))
+            .filter_map(|(&n, o)| matches!(o, Older::UnreadRoot).then_some(n))
             .collect()
     }
 

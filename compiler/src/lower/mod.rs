@@ -349,7 +349,8 @@ impl Geometry {
 /// The gates of the optimized circuit, total and per layer, without building it:
 /// lowers onto a [`LiveCounter`], again without the checkpoint bits a run found
 /// unused (a layer output that a later layer reads only in part) until none is.
-/// Usually one run; memory is bounded by the largest neuron's gates.
+/// Usually one run; memory holds one neuron's gates, the layer outputs not read yet
+/// and the dead gates, not the circuit.
 pub fn count_live(net: &Network, weights: Option<&Weights>) -> Result<LiveCounts, LowerError> {
     let mut unused = UnusedRoots::default();
     loop {

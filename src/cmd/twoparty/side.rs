@@ -246,31 +246,47 @@ pub(super) fn circuit_inputs(
 // Running one side
 
 /// The gates of a `.gcirc` file, opened anew for each inference of a session; a
-/// file that cannot be reopened ends the stream with its error.
+/// file that cannot be reopened, or is no longer the circuit the session announced
+/// (its digest, checked at the end before any output bit goes out), ends the stream
+/// with an error.
 pub(super) enum Reopened<R: BufRead> {
-    Reader(Box<GateReader<R>>),
+    Reader(Box<GateReader<R>>, [u8; 32]),
     Failed(Option<std::io::Error>),
 }
 
 impl Reopened<BufReader<std::fs::File>> {
-    fn open(path: &Path) -> Self {
-        Self::from(open_gcirc(path))
+    fn open(path: &Path, l: &Loaded) -> Self {
+        let r = open_gcirc(path).and_then(|r| {
+            let h = r.header();
+            let widths =
+                |c: &[garnet_circuits::InputSpec]| c.iter().map(|i| i.bits).collect::<Vec<_>>();
+            if h.wires != l.meta.wires
+                || widths(&h.inputs) != widths(&l.meta.inputs)
+                || h.outputs != l.meta.outputs
+            {
+                bail!(
+                    "{} changed since this session was set up (another circuit now)",
+                    path.display()
+                );
+            }
+            Ok(r)
+        });
+        Self::from((r, l.digest))
     }
 }
 
 impl<'a> Reopened<&'a [u8]> {
     /// The gates of a circuit this process compiled, whose digest it knows.
     fn bytes(b: &'a [u8], digest: [u8; 32]) -> Self {
-        Self::from(
-            GateReader::trusted(b, digest).context("the compiled circuit does not read back"),
-        )
+        let r = GateReader::trusted(b, digest).context("the compiled circuit does not read back");
+        Self::from((r, digest))
     }
 }
 
-impl<R: BufRead> From<Result<GateReader<R>>> for Reopened<R> {
-    fn from(r: Result<GateReader<R>>) -> Self {
+impl<R: BufRead> From<(Result<GateReader<R>>, [u8; 32])> for Reopened<R> {
+    fn from((r, digest): (Result<GateReader<R>>, [u8; 32])) -> Self {
         match r {
-            Ok(r) => Reopened::Reader(Box::new(r)),
+            Ok(r) => Reopened::Reader(Box::new(r), digest),
             Err(e) => Reopened::Failed(Some(std::io::Error::other(format!("{e:#}")))),
         }
     }
@@ -281,9 +297,20 @@ impl<R: BufRead> Iterator for Reopened<R> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Reopened::Reader(r) => r
-                .next()
-                .map(|g| g.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+            Reopened::Reader(r, want) => match r.next() {
+                Some(g) => {
+                    Some(g.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+                }
+                None if r.digest() == Some(*want) => None,
+                None => {
+                    let e = std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the circuit file changed since this session was set up (its digest differs)",
+                    );
+                    *self = Reopened::Failed(None);
+                    Some(Err(e))
+                }
+            },
             Reopened::Failed(e) => e.take().map(Err),
         }
     }
@@ -376,7 +403,7 @@ pub(super) fn sessions(
             party,
             ch,
             l,
-            || Reopened::open(path),
+            || Reopened::open(path, l),
             inputs,
             progress,
             &mut each,
@@ -519,4 +546,64 @@ pub(super) fn timeout(secs: f64) -> Result<Duration> {
         bail!("timeout must be a positive number of seconds, got {secs}");
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garnet_circuits::random::{RandomSpec, random_circuit};
+    use rand::SeedableRng;
+
+    fn circuit(seed: u64) -> Circuit {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let spec = RandomSpec {
+            input_widths: vec![4, 4],
+            gates: 200,
+            output_widths: vec![4],
+            and_fraction: 0.5,
+            window: 0,
+        };
+        random_circuit(&mut rng, &spec)
+    }
+
+    #[test]
+    fn a_circuit_file_replaced_during_a_session_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("garnet-reopen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.gcirc");
+        let write = |c: &Circuit| {
+            garnet_circuits::format::write_file(&path, c, garnet_circuits::format::Format::Gcirc)
+                .unwrap()
+        };
+        // b: the same interface and wiring, one gate's operation changed
+        let a = circuit(1);
+        let mut b = a.clone();
+        let k = b
+            .gates
+            .iter()
+            .position(|g| g.op != garnet_circuits::Op::Not)
+            .unwrap();
+        b.gates[k].op = match b.gates[k].op {
+            garnet_circuits::Op::Xor => garnet_circuits::Op::And,
+            _ => garnet_circuits::Op::Xor,
+        };
+        write(&a);
+        let common = Common {
+            file: path.clone(),
+            inputs: Vec::new(),
+            weights: None,
+            owners: None,
+            timeout: 1.0,
+        };
+        let l = load(&common).unwrap();
+        let gates: Vec<_> = Reopened::open(&path, &l).collect();
+        assert_eq!(gates.len(), a.gates.len());
+        assert!(gates.iter().all(|g| g.is_ok()));
+        // same shape, another gate: the stream ends in an error, before any output
+        write(&b);
+        let last = Reopened::open(&path, &l).last().unwrap();
+        let e = last.unwrap_err().to_string();
+        assert!(e.contains("changed"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
