@@ -20,7 +20,9 @@ fn json_label(stdout: &[u8]) -> i64 {
 
 /// A `garnet garble --once` server for the digits model: the process, its address,
 /// and its standard error lines (collected until it exits).
-fn garbler_once() -> (
+fn garbler_once(
+    extra: &[&str],
+) -> (
     std::process::Child,
     String,
     std::thread::JoinHandle<Vec<String>>,
@@ -33,6 +35,7 @@ fn garbler_once() -> (
             &model("digits.safetensors"),
         ])
         .args(["--listen", "127.0.0.1:0", "--once", "--timeout", "20"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -56,7 +59,7 @@ fn garbler_and_evaluator_processes_classify_like_the_reference() {
         "inputs/sample_1.csv",
         "inputs/sample_0.npy",
     ] {
-        let (mut server, addr, _log) = garbler_once();
+        let (mut server, addr, _log) = garbler_once(&[]);
         let client = Command::new(EXE)
             .args([
                 "evaluate",
@@ -134,7 +137,7 @@ fn one_session_classifies_several_images_like_the_reference() {
         "inputs/sample_1.csv",
         "inputs/sample_0.npy",
     ];
-    let (mut server, addr, server_log) = garbler_once();
+    let (mut server, addr, server_log) = garbler_once(&[]);
     let mut args: Vec<String> = [
         "evaluate",
         &model("digits.gnet"),
@@ -194,4 +197,24 @@ fn one_session_classifies_several_images_like_the_reference() {
     };
     assert!(phase("base OT").contains("4.0 KiB"), "{log}");
     assert!(phase("OT extension").contains("48.0 KiB"), "{log}");
+}
+
+#[test]
+fn a_server_caps_the_inferences_of_a_session() {
+    let (mut server, addr, log) = garbler_once(&["--max-inferences", "2"]);
+    let image = format!("image={}", model("inputs/sample_0.json"));
+    let client = Command::new(EXE)
+        .args(["evaluate", &model("digits.gnet"), "--connect", &addr])
+        .args(["-i", &image, "-i", &image, "-i", &image, "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert!(!client.status.success(), "the third inference is refused");
+    assert!(!server.wait().unwrap().success());
+    let log = log.join().unwrap().join("\n");
+    assert!(log.contains("more than the 2 inferences"), "{log}");
+    // what the two finished inferences cost is still reported
+    assert!(
+        log.contains("ended early") && log.contains("2 inferences"),
+        "{log}"
+    );
 }

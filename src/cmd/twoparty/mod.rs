@@ -69,10 +69,10 @@ pub struct GarbleArgs {
     /// Sessions served at once, one thread each.
     #[arg(long, default_value_t = 4)]
     pub max_sessions: usize,
-    /// The most inferences one session may ask for (an evaluator asking for more is
-    /// disconnected); unlimited by default.
-    #[arg(long, value_name = "N")]
-    pub max_inferences: Option<usize>,
+    /// The most inferences one session may ask for: an evaluator asking for more is
+    /// disconnected, so no client holds a session slot forever.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_inferences: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,10 +178,10 @@ fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool
 
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
     let mut loaded = load(&args.common)?;
-    if args.max_inferences == Some(0) {
+    if args.max_inferences == 0 {
         bail!("--max-inferences must be at least 1");
     }
-    loaded.max_inferences = args.max_inferences;
+    loaded.max_inferences = Some(args.max_inferences);
     let loaded = Arc::new(loaded);
     let inputs = Arc::new(party_inputs(&loaded, &args.common.inputs, Party::Garbler)?);
     let to = timeout(args.common.timeout)?;
@@ -195,11 +195,10 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         let mut p = Progress::new(loaded.gate_count);
         let mut cb = |d| p.update(d);
         let ins = std::slice::from_ref(&*inputs);
-        let outs = sessions(Party::Garbler, &mut ch, &loaded, ins, Some(&mut cb));
+        let (outs, r) = sessions_keeping(Party::Garbler, &mut ch, &loaded, ins, Some(&mut cb));
         p.finish();
-        let outs = outs.with_context(|| format!("session with {peer} failed"))?;
-        print_garbler_outcomes(&loaded, &outs, &peer.to_string());
-        return Ok(());
+        print_garbler_outcomes(&loaded, &outs, &peer.to_string(), r.is_ok());
+        return r.with_context(|| format!("session with {peer} failed"));
     }
     let opts = ServeOptions {
         max_sessions: args.max_sessions,
@@ -212,23 +211,29 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|| "?".into());
-        match sessions(
-            Party::Garbler,
-            &mut ch,
-            &l2,
-            std::slice::from_ref(&*i2),
-            None,
-        ) {
-            Ok(outs) => print_garbler_outcomes(&l2, &outs, &peer),
-            Err(e) => eprintln!("garbler: session with {peer} failed: {e:#}"),
+        let ins = std::slice::from_ref(&*i2);
+        let (outs, r) = sessions_keeping(Party::Garbler, &mut ch, &l2, ins, None);
+        print_garbler_outcomes(&l2, &outs, &peer, r.is_ok());
+        if let Err(e) = r {
+            eprintln!("garbler: session with {peer} failed: {e:#}");
         }
     })?;
     Ok(())
 }
 
-fn print_garbler_outcomes(l: &Loaded, outs: &[SessionOutcome], peer: &str) {
+/// What a garbler's session gave: its report and the outputs it learned (of the
+/// inferences that ended, when the session failed later).
+fn print_garbler_outcomes(l: &Loaded, outs: &[SessionOutcome], peer: &str, complete: bool) {
+    if outs.is_empty() {
+        return;
+    }
+    let how = if complete {
+        "done"
+    } else {
+        "ended early; its finished inferences"
+    };
     eprintln!(
-        "garbler: session with {peer} done\n{}",
+        "garbler: session with {peer} {how}\n{}",
         session_report(outs)
     );
     if outs.iter().any(|o| o.outputs.iter().any(|x| x.is_some())) {

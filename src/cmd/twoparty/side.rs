@@ -358,6 +358,20 @@ pub(super) fn sessions(
     inputs: &[Vec<Vec<bool>>],
     progress: Option<&mut dyn FnMut(u64)>,
 ) -> Result<Vec<SessionOutcome>> {
+    let (outs, r) = sessions_keeping(party, ch, l, inputs, progress);
+    r.map(|()| outs)
+}
+
+/// A session (see [`run_side`]): the outcomes of the inferences that ended, and
+/// whether the session as a whole did, so a failure late in a session keeps what
+/// the earlier inferences gave.
+pub(super) fn sessions_keeping(
+    party: Party,
+    ch: &mut dyn Channel,
+    l: &Loaded,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+) -> (Vec<SessionOutcome>, Result<()>) {
     let who = if party == Party::Garbler {
         "garbler"
     } else {
@@ -412,8 +426,7 @@ pub(super) fn sessions(
             run_side(party, ch, l, || s.gates_iter(), inputs, progress, &mut each)
         }
     };
-    r.map_err(|e| anyhow!("{who}: {e}"))?;
-    Ok(outs)
+    (outs, r.map_err(|e| anyhow!("{who}: {e}")))
 }
 
 /// A session of one inference.
