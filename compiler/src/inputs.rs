@@ -120,6 +120,46 @@ fn flatten_json(v: &serde_json::Value, out: &mut Vec<f64>, depth: usize) -> Resu
     }
 }
 
+/// The `shape` tuple of a `.npy` header, from its opening parenthesis.
+fn parse_shape(s: &str) -> Result<Vec<usize>, InputError> {
+    let err = || InputError::Parse(".npy: bad shape".into());
+    let inner = s
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(err)?;
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().map_err(|_| err()))
+        .collect()
+}
+
+/// The shape of a `.npy` file.
+fn npy_shape(bytes: &[u8]) -> Result<Vec<usize>, InputError> {
+    let err = |m: &str| InputError::Parse(format!(".npy: {m}"));
+    if bytes.len() < 12 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(err("bad magic"));
+    }
+    let (hlen, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+    };
+    let header = bytes
+        .get(start..start.saturating_add(hlen))
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| err("truncated header"))?;
+    let i = header.find("'shape'").ok_or_else(|| err("no shape"))?;
+    let rest = header[i + 7..]
+        .trim_start()
+        .strip_prefix(':')
+        .ok_or_else(|| err("bad shape"))?;
+    parse_shape(rest.trim_start())
+}
+
 /// Parses a `.npy` file (versions 1–3; little/big endian; f4, f8, i1–i8, u1–u8, b1).
 pub fn parse_npy(bytes: &[u8]) -> Result<Vec<f64>, InputError> {
     let err = |m: &str| InputError::Parse(format!(".npy: {m}"));
@@ -161,15 +201,12 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Vec<f64>, InputError> {
     if field("fortran_order").is_some_and(|f| f.starts_with("True")) {
         return Err(err("Fortran order is not supported"));
     }
-    let shape_s = field("shape").ok_or_else(|| err("no shape"))?;
-    let shape_s = shape_s
-        .strip_prefix('(')
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(|| err("bad shape"))?;
+    let shape = parse_shape(field("shape").ok_or_else(|| err("no shape"))?)?;
     let mut count: usize = 1;
-    for d in shape_s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let d: usize = d.parse().map_err(|_| err("bad shape"))?;
-        count = count.checked_mul(d).ok_or_else(|| err("shape too large"))?;
+    for d in &shape {
+        count = count
+            .checked_mul(*d)
+            .ok_or_else(|| err("shape too large"))?;
     }
     let (endian, ty) = descr.split_at(1.min(descr.len()));
     let big = match endian {
@@ -252,9 +289,9 @@ pub fn quantize_input(values: &[f64], tensor: &Tensor) -> Result<QuantizedInput,
     Ok(QuantizedInput { values, saturated })
 }
 
-/// Parses and quantizes an input file holding one or more samples of `tensor`, one
-/// after the other (an `.npy` of shape `[k, …]`, k CSV rows, a JSON array of k
-/// arrays): its value count must be a positive multiple of the tensor's size.
+/// Parses and quantizes an input file holding one or more samples of `tensor`: one
+/// sample of any layout, or k samples laid out as k rows (an `.npy` of shape
+/// `[k, …]`, a JSON array of k arrays, k CSV lines), each holding exactly one sample.
 pub fn load_samples(
     bytes: &[u8],
     kind: InputKind,
@@ -262,17 +299,76 @@ pub fn load_samples(
 ) -> Result<Vec<QuantizedInput>, InputError> {
     let values = parse_values(bytes, kind)?;
     let n = tensor.len();
+    if values.len() == n {
+        return Ok(vec![quantize_input(&values, tensor)?]);
+    }
+    let count_err = || InputError::Count {
+        name: tensor.name.clone(),
+        expected: n,
+        found: values.len(),
+    };
     if n == 0 || values.is_empty() || !values.len().is_multiple_of(n) {
-        return Err(InputError::Count {
-            name: tensor.name.clone(),
-            expected: n,
-            found: values.len(),
-        });
+        return Err(count_err());
+    }
+    // Several samples: the file's rows must be them, one each.
+    match rows(bytes, kind)? {
+        Some(r) if r.len() == values.len() / n && r.iter().all(|&c| c == n) => {}
+        _ => {
+            return Err(InputError::Parse(format!(
+                "input `{}`: {} values are {} samples of {n} only when laid out as one sample per row (an .npy of shape [k, …], a JSON array of k arrays, k CSV lines)",
+                tensor.name,
+                values.len(),
+                values.len() / n
+            )));
+        }
     }
     values
         .chunks(n)
         .map(|v| quantize_input(v, tensor))
         .collect()
+}
+
+/// The number of values in each top-level row of an input file, when it has rows:
+/// the first dimension of an `.npy` of two or more, the elements of a JSON array of
+/// arrays, the non-empty lines of a CSV file.
+fn rows(bytes: &[u8], kind: InputKind) -> Result<Option<Vec<usize>>, InputError> {
+    match kind {
+        InputKind::Npy => {
+            let shape = npy_shape(bytes)?;
+            Ok((shape.len() >= 2).then(|| vec![shape[1..].iter().product(); shape[0]]))
+        }
+        InputKind::Json => {
+            let v: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| InputError::Parse(e.to_string()))?;
+            let serde_json::Value::Array(a) = v else {
+                return Ok(None);
+            };
+            if !a.iter().all(|x| x.is_array()) {
+                return Ok(None);
+            }
+            let mut counts = Vec::with_capacity(a.len());
+            for x in &a {
+                let mut out = Vec::new();
+                flatten_json(x, &mut out, 1)?;
+                counts.push(out.len());
+            }
+            Ok(Some(counts))
+        }
+        InputKind::Csv => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| InputError::Parse("CSV is not UTF-8".into()))?;
+            Ok(Some(
+                text.lines()
+                    .map(|l| {
+                        l.split(|c: char| c == ',' || c.is_whitespace())
+                            .filter(|t| !t.is_empty())
+                            .count()
+                    })
+                    .filter(|&c| c > 0)
+                    .collect(),
+            ))
+        }
+    }
 }
 
 /// Parses and quantizes an input file for `tensor`.
@@ -402,5 +498,46 @@ mod tests {
         assert_eq!(InputKind::from_path("a/b.JSON"), InputKind::Json);
         assert_eq!(InputKind::from_path("x.npy"), InputKind::Npy);
         assert_eq!(InputKind::from_path("x.csv"), InputKind::Csv);
+    }
+
+    #[test]
+    fn several_samples_only_as_one_per_row() {
+        let t = tensor(4, Format::Fixed { bits: 8, frac: 0 });
+        let f64s = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let eight: Vec<f64> = (0..8).map(f64::from).collect();
+        let ok = |bytes: &[u8], kind| load_samples(bytes, kind, &t).map(|v| v.len());
+        // one sample in any layout
+        assert_eq!(ok(b"1 2\n3 4\n", InputKind::Csv), Ok(1));
+        assert_eq!(
+            ok(&npy("<f8", "(2, 2)", &f64s(&eight[..4])), InputKind::Npy),
+            Ok(1)
+        );
+        // two samples as two rows
+        assert_eq!(
+            ok(&npy("<f8", "(2, 4)", &f64s(&eight)), InputKind::Npy),
+            Ok(2)
+        );
+        assert_eq!(
+            ok(&npy("<f8", "(2, 2, 2)", &f64s(&eight)), InputKind::Npy),
+            Ok(2)
+        );
+        assert_eq!(ok(b"[[0,1,2,3],[4,5,6,7]]", InputKind::Json), Ok(2));
+        assert_eq!(ok(b"0,1,2,3\n4,5,6,7\n", InputKind::Csv), Ok(2));
+        // eight values in other layouts are not two samples
+        for (bytes, kind) in [
+            (npy("<f8", "(8,)", &f64s(&eight)), InputKind::Npy),
+            (npy("<f8", "(4, 2)", &f64s(&eight)), InputKind::Npy),
+            (b"[0,1,2,3,4,5,6,7]".to_vec(), InputKind::Json),
+            (b"[[0,1,2],[3,4,5,6,7]]".to_vec(), InputKind::Json),
+            (b"0 1\n2 3\n4 5\n6 7\n".to_vec(), InputKind::Csv),
+        ] {
+            let e = load_samples(&bytes, kind, &t).unwrap_err().to_string();
+            assert!(e.contains("one sample per row"), "{e}");
+        }
+        // and a count that is no multiple is the count error
+        assert!(matches!(
+            load_samples(b"1,2,3", InputKind::Csv, &t),
+            Err(InputError::Count { .. })
+        ));
     }
 }
