@@ -209,10 +209,9 @@ proptest! {
     }
 }
 
-#[test]
-fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
-    use garnet_runtime::session::{SessionOptions, run_evaluator_batch, run_garbler};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+/// A small random circuit, each side's inputs (all ones) and its digest.
+fn small_case(seed: u64) -> (Circuit, Vec<Vec<bool>>, Vec<Vec<bool>>, [u8; 32]) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let spec = RandomSpec {
         input_widths: vec![4, 4],
         gates: 100,
@@ -226,6 +225,13 @@ fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
         .collect();
     let (gi, ei) = split(&c, &full);
     let digest = garnet_circuits::format::gcirc::digest(&c);
+    (c, gi, ei, digest)
+}
+
+#[test]
+fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
+    use garnet_runtime::session::{SessionOptions, run_evaluator_batch, run_garbler};
+    let (c, gi, ei, digest) = small_case(4);
     let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
     let (g, e) = std::thread::scope(|s| {
         let g = s.spawn(|| {
@@ -270,20 +276,7 @@ fn a_one_inference_garbler_refuses_a_second_and_nothing_hangs() {
 #[test]
 fn a_garbler_stops_a_session_past_its_inference_limit() {
     use garnet_runtime::session::{SessionOptions, run_evaluator_batch, serve_garbler};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let spec = RandomSpec {
-        input_widths: vec![4, 4],
-        gates: 100,
-        ..RandomSpec::default()
-    };
-    let c = random_circuit(&mut rng, &spec);
-    let full: Vec<Vec<bool>> = c
-        .inputs
-        .iter()
-        .map(|s| vec![true; s.bits as usize])
-        .collect();
-    let (gi, ei) = split(&c, &full);
-    let digest = garnet_circuits::format::gcirc::digest(&c);
+    let (c, gi, ei, digest) = small_case(5);
     for (asked, limit) in [(2, 2), (3, 2)] {
         let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
         let (g, e) = std::thread::scope(|s| {
