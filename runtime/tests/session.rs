@@ -210,7 +210,9 @@ proptest! {
 }
 
 /// A small random circuit, each side's inputs (all ones) and its digest.
-fn small_case(seed: u64) -> (Circuit, Vec<Vec<bool>>, Vec<Vec<bool>>, [u8; 32]) {
+type SmallCase = (Circuit, Vec<Vec<bool>>, Vec<Vec<bool>>, [u8; 32]);
+
+fn small_case(seed: u64) -> SmallCase {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let spec = RandomSpec {
         input_widths: vec![4, 4],
