@@ -115,6 +115,17 @@ impl Circuit {
 
     /// Evaluates many inputs, 64 per pass over the circuit.
     pub fn eval_many(&self, samples: &[Vec<Vec<bool>>]) -> Result<Vec<Vec<Vec<bool>>>, EvalError> {
+        self.eval_many_by(samples, |lanes| self.eval_lanes(lanes))
+    }
+
+    /// [`Circuit::eval_many`] with the passes over the gates done by `pass`, which
+    /// maps 64 lanes of input wires to 64 lanes of output bits (say, a [`LaneEval`]
+    /// over gates streamed from a file); `self` gives the interface.
+    pub fn eval_many_by<E: From<EvalError>>(
+        &self,
+        samples: &[Vec<Vec<bool>>],
+        mut pass: impl FnMut(&[u64]) -> Result<Vec<u64>, E>,
+    ) -> Result<Vec<Vec<Vec<bool>>>, E> {
         for s in samples {
             self.check_inputs(s)?;
         }
@@ -127,7 +138,7 @@ impl Circuit {
                     lanes[i] |= (*bit as u64) << j;
                 }
             }
-            let out = self.eval_lanes(&lanes)?;
+            let out = pass(&lanes)?;
             for j in 0..chunk.len() {
                 let mut bits = out.iter().map(|lane| (lane >> j) & 1 == 1);
                 results.push(

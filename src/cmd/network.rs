@@ -276,31 +276,13 @@ impl Compiled {
         let Some(bytes) = &self.gcirc else {
             return Ok(c.eval_many(samples)?);
         };
-        let mut all = Vec::with_capacity(samples.len());
-        for chunk in samples.chunks(64) {
-            let mut lanes = vec![0u64; c.input_bits() as usize];
-            for (j, sample) in chunk.iter().enumerate() {
-                c.check_inputs(sample)?;
-                for (i, bit) in sample.iter().flatten().enumerate() {
-                    lanes[i] |= (*bit as u64) << j;
-                }
-            }
-            let mut ev = LaneEval::new(c, &lanes)?;
+        c.eval_many_by(samples, |lanes| -> Result<Vec<u64>> {
+            let mut ev = LaneEval::new(c, lanes)?;
             for g in GateReader::trusted(&bytes[..], self.digest)? {
                 ev.gate(&g?);
             }
-            let out = ev.outputs(c);
-            for j in 0..chunk.len() {
-                let mut bits = out.iter().map(|lane| (lane >> j) & 1 == 1);
-                all.push(
-                    c.outputs
-                        .iter()
-                        .map(|o| bits.by_ref().take(o.bits.len()).collect())
-                        .collect(),
-                );
-            }
-        }
-        Ok(all)
+            Ok(ev.outputs(c))
+        })
     }
 }
 

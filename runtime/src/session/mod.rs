@@ -96,6 +96,16 @@ pub struct SessionOptions<'a> {
     pub max_inferences: Option<usize>,
 }
 
+impl SessionOptions<'_> {
+    /// Runs `f` with the progress callback, or one that does nothing.
+    fn with_progress<R>(&mut self, f: impl FnOnce(&mut dyn FnMut(u64)) -> R) -> R {
+        match self.progress.as_mut() {
+            Some(p) => f(*p),
+            None => f(&mut |_| {}),
+        }
+    }
+}
+
 impl fmt::Debug for SessionOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionOptions")
@@ -328,13 +338,8 @@ where
         }
 
         // 5. Garbled tables, streamed; the tweaks go on from the last inference's.
-        let mut nop = |_: u64| {};
-        let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
-            Some(p) => *p,
-            None => &mut nop,
-        };
-        let stats = core
-            .garble(gates, ch, progress)
+        let stats = opts
+            .with_progress(|p| core.garble(gates, ch, p))
             .map_err(|e| stream_err(Phase::Garbling, e))?;
         ch.flush().map_err(at(Phase::Garbling))?;
         ph.end(Phase::Garbling, ch);
@@ -504,13 +509,8 @@ where
         }
 
         // 5. Evaluate the tables as they arrive.
-        let mut nop = |_: u64| {};
-        let progress: &mut dyn FnMut(u64) = match opts.progress.as_mut() {
-            Some(p) => *p,
-            None => &mut nop,
-        };
-        let stats = core
-            .evaluate(gates(), ch, progress)
+        let stats = opts
+            .with_progress(|p| core.evaluate(gates(), ch, p))
             .map_err(|e| stream_err(Phase::Evaluation, e))?;
         ph.end(Phase::Evaluation, ch);
 
