@@ -1,8 +1,10 @@
-//! Half-gates garbling and evaluation, ns per AND: one thread, an AND-only layer,
-//! tables to and from memory (the way EMP-toolkit's figures are taken).
+//! Half-gates garbling and evaluation, ns per AND: one thread (and all cores), an AND-only layer,
+//! tables to and from memory (the way EMP-toolkit's figures are taken), on every AES
+//! kernel this CPU has.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use garnet_circuits::Gate;
+use garnet_runtime::aes::Kernel;
 use garnet_runtime::garble::{EvaluatorCore, GarblerCore};
 use garnet_runtime::halfgates::Delta;
 use garnet_runtime::hash::Tccr;
@@ -20,17 +22,20 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("halfgates");
     group.throughput(Throughput::Elements(N));
     group.sample_size(10);
-    for vaes in [true, false] {
-        let mut hash = Tccr::new(Block(0x1234));
-        if !vaes {
-            hash = hash.without_vaes();
-        }
-        if vaes && !hash.aes().uses_vaes() {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Every kernel on one thread, then the selected kernel on all cores.
+    let runs = Kernel::ALL
+        .into_iter()
+        .map(|k| (k, 1))
+        .chain((threads > 1).then_some((Kernel::selected(), threads)));
+    for (kernel, threads) in runs {
+        let Some(hash) = Tccr::new(Block(0x1234)).with_kernel(kernel) else {
+            eprintln!("kernel {kernel}: not on this CPU, skipped");
             continue;
-        }
-        let tag = if vaes { "vaes" } else { "portable" };
+        };
+        let tag = format!("{}_{threads}t", kernel.name());
         let delta = Delta::from_os();
-        let mut g = GarblerCore::new(hash.clone(), delta, 3 * K);
+        let mut g = GarblerCore::with_threads(hash.clone(), delta, 3 * K, threads).unwrap();
         for (i, l) in g.labels_mut().iter_mut().enumerate() {
             *l = Block(i as u128 * 0x9e37_79b9_7f4a_7c15);
         }
@@ -41,7 +46,7 @@ fn bench(c: &mut Criterion) {
                 g.garble(layer(), &mut ch, &mut |_| {}).unwrap();
             })
         });
-        let mut e = EvaluatorCore::new(hash.clone(), 3 * K);
+        let mut e = EvaluatorCore::with_threads(hash.clone(), 3 * K, threads).unwrap();
         e.labels_mut().copy_from_slice(g.labels());
         group.bench_function(format!("eval_and_layer_{tag}"), |bch| {
             bch.iter(|| {

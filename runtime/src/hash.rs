@@ -32,11 +32,18 @@ impl Tccr {
         }
     }
 
-    /// Uses the portable AES path only (tests and benchmarks).
-    pub fn without_vaes(self) -> Tccr {
+    /// The same key on the portable AES kernel (tests and benchmarks).
+    pub fn portable(self) -> Tccr {
         Tccr {
-            aes: self.aes.without_vaes(),
+            aes: self.aes.portable(),
         }
+    }
+
+    /// The same key on another AES kernel, or `None` if this CPU cannot run it.
+    pub fn with_kernel(self, kernel: crate::aes::Kernel) -> Option<Tccr> {
+        Some(Tccr {
+            aes: self.aes.with_kernel(kernel)?,
+        })
     }
 
     /// The underlying permutation.

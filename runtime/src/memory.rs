@@ -176,6 +176,11 @@ impl BufferChannel {
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
+
+    /// Everything written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
 }
 
 impl Channel for BufferChannel {

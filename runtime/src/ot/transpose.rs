@@ -49,6 +49,7 @@ fn has_gfni() -> bool {
 impl Kernel {
     /// Every kernel this CPU can run, slowest first.
     pub fn available() -> Vec<Kernel> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut v = vec![Kernel::Naive, Kernel::Portable];
         #[cfg(target_arch = "x86_64")]
         {

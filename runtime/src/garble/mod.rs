@@ -10,22 +10,22 @@
 //! gate-by-gate evaluation. The garbler writes the two ciphertexts of each AND to the
 //! channel in gate order; the evaluator reads them in the same order.
 //!
+//! On several cores ([`GarblerCore::with_threads`]) the windows grow to thousands of
+//! AND gates (the compiler's AND-level scheduling makes them that long) and each is
+//! split between the calling thread and helper threads (`window`, `workers`); the
+//! tables and labels do not depend on the thread count.
+//!
 //! Type-level separation: [`GarblerCore`] holds the [`Delta`]; [`EvaluatorCore`]
 //! holds no Δ and has no way to obtain one.
 
 use crate::block::Block;
 use crate::channel::Channel;
-use crate::halfgates::{Delta, eval_and_hashed, garble_and_hashed};
+use crate::halfgates::Delta;
 use crate::hash::Tccr;
 use garnet_circuits::{Gate, Op};
 use std::io;
+use window::{EvalWindow, GarbleWindow};
 
-/// AND gates hashed together by the garbler (4 blocks each).
-const GARBLE_WINDOW: usize = 64;
-/// AND gates hashed together by the evaluator (2 blocks each).
-const EVAL_WINDOW: usize = 128;
-/// Bytes of ciphertexts buffered by the garbler before a channel write.
-const TABLE_BUF: usize = 1 << 16;
 /// The progress callback fires every this many gates.
 pub const PROGRESS_EVERY: u64 = 1 << 20;
 
@@ -96,61 +96,6 @@ fn next_epoch(stamp: &mut [u32], epoch: &mut u32) {
     }
 }
 
-/// The garbler's window of pending AND gates and its output buffer.
-#[derive(Debug)]
-struct GarbleWindow {
-    hash: Tccr,
-    delta: Delta,
-    next_and: u64,
-    n: usize,
-    /// `[A0, B0]` per pending AND (input 0-labels).
-    xs: [Block; 2 * GARBLE_WINDOW],
-    /// `H(xs[i], 2j + (i & 1))` and `H(xs[i] ⊕ Δ, …)`.
-    h0: [Block; 2 * GARBLE_WINDOW],
-    h1: [Block; 2 * GARBLE_WINDOW],
-    out: [u32; GARBLE_WINDOW],
-    buf: Box<[u8]>,
-    pos: usize,
-}
-
-impl GarbleWindow {
-    fn flush(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
-        let n = self.n;
-        if n == 0 {
-            return Ok(());
-        }
-        let d = self.delta.block();
-        // Blocks [A0, B0] of AND j get tweaks [2j, 2j+1]; so do [A1, B1].
-        self.hash.hash_seq_to(
-            &self.xs[..2 * n],
-            2 * self.next_and,
-            &mut self.h0[..2 * n],
-            Some((d, &mut self.h1[..2 * n])),
-        );
-        if self.pos + n * 32 > TABLE_BUF {
-            ch.write_bytes(&self.buf[..self.pos])?;
-            self.pos = 0;
-        }
-        let table = &mut self.buf[self.pos..self.pos + 32 * n];
-        for (k, t) in table.chunks_exact_mut(32).enumerate() {
-            let h = [
-                self.h0[2 * k],
-                self.h1[2 * k],
-                self.h0[2 * k + 1],
-                self.h1[2 * k + 1],
-            ];
-            let (c0, [tg, te]) = garble_and_hashed(h, self.xs[2 * k], self.xs[2 * k + 1], d);
-            labels[self.out[k] as usize] = c0;
-            t[..16].copy_from_slice(&tg.to_bytes());
-            t[16..].copy_from_slice(&te.to_bytes());
-        }
-        self.pos += 32 * n;
-        self.next_and += n as u64;
-        self.n = 0;
-        Ok(())
-    }
-}
-
 /// Garbler state: Δ, the hash, the 0-label of every wire slot, the AND counter.
 #[derive(Debug)]
 pub struct GarblerCore {
@@ -165,23 +110,24 @@ impl GarblerCore {
     /// A garbler for a circuit with `wires` slots. All labels start at zero; set the
     /// input wires' 0-labels with [`GarblerCore::labels_mut`] before garbling.
     pub fn new(hash: Tccr, delta: Delta, wires: u32) -> GarblerCore {
-        GarblerCore {
+        Self::with_threads(hash, delta, wires, 1).expect("one thread starts no helper")
+    }
+
+    /// A garbler that spreads large windows of independent AND gates over `threads`
+    /// threads (the caller's and `threads - 1` helpers). The tables are the same for
+    /// every thread count.
+    pub fn with_threads(
+        hash: Tccr,
+        delta: Delta,
+        wires: u32,
+        threads: usize,
+    ) -> io::Result<GarblerCore> {
+        Ok(GarblerCore {
             labels: vec![Block::ZERO; wires as usize],
             stamp: vec![0; wires as usize],
             epoch: 1,
-            win: Box::new(GarbleWindow {
-                hash,
-                delta,
-                next_and: 0,
-                n: 0,
-                xs: [Block::ZERO; 2 * GARBLE_WINDOW],
-                h0: [Block::ZERO; 2 * GARBLE_WINDOW],
-                h1: [Block::ZERO; 2 * GARBLE_WINDOW],
-                out: [0; GARBLE_WINDOW],
-                buf: vec![0u8; TABLE_BUF].into_boxed_slice(),
-                pos: 0,
-            }),
-        }
+            win: Box::new(GarbleWindow::new(hash, delta, threads)?),
+        })
     }
 
     pub fn delta(&self) -> &Delta {
@@ -273,7 +219,7 @@ where
                 win.out[k] = o as u32;
                 stamp[o] = *epoch;
                 win.n = k + 1;
-                if k + 1 == GARBLE_WINDOW {
+                if k + 1 == win.cap {
                     win.flush(labels, ch).map_err(StreamError::Channel)?;
                     next_epoch(stamp, epoch);
                 }
@@ -286,53 +232,8 @@ where
     }
     win.flush(labels, ch).map_err(StreamError::Channel)?;
     next_epoch(stamp, epoch);
-    if win.pos > 0 {
-        ch.write_bytes(&win.buf[..win.pos])
-            .map_err(StreamError::Channel)?;
-        win.pos = 0;
-    }
+    win.drain(ch).map_err(StreamError::Channel)?;
     Ok(count)
-}
-
-/// The evaluator's window of pending AND gates.
-#[derive(Debug)]
-struct EvalWindow {
-    hash: Tccr,
-    next_and: u64,
-    n: usize,
-    /// `[A, B]` per pending AND (active input labels).
-    xs: [Block; 2 * EVAL_WINDOW],
-    /// `H(xs[i], 2j + (i & 1))`.
-    h: [Block; 2 * EVAL_WINDOW],
-    out: [u32; EVAL_WINDOW],
-    tables: [u8; 32 * EVAL_WINDOW],
-}
-
-impl EvalWindow {
-    fn flush(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
-        let n = self.n;
-        if n == 0 {
-            return Ok(());
-        }
-        ch.read_bytes(&mut self.tables[..32 * n])?;
-        // Blocks [A, B] of AND j get tweaks [2j, 2j+1].
-        self.hash.hash_seq_to(
-            &self.xs[..2 * n],
-            2 * self.next_and,
-            &mut self.h[..2 * n],
-            None,
-        );
-        for (k, t) in self.tables[..32 * n].chunks_exact(32).enumerate() {
-            let tg = Block::from_bytes(t[..16].try_into().expect("16 bytes"));
-            let te = Block::from_bytes(t[16..].try_into().expect("16 bytes"));
-            let h = [self.h[2 * k], self.h[2 * k + 1]];
-            labels[self.out[k] as usize] =
-                eval_and_hashed(h, self.xs[2 * k], self.xs[2 * k + 1], &[tg, te]);
-        }
-        self.next_and += n as u64;
-        self.n = 0;
-        Ok(())
-    }
 }
 
 /// Evaluator state: the hash, the active label of every wire slot, the AND counter.
@@ -361,20 +262,18 @@ pub struct EvaluatorCore {
 
 impl EvaluatorCore {
     pub fn new(hash: Tccr, wires: u32) -> EvaluatorCore {
-        EvaluatorCore {
+        Self::with_threads(hash, wires, 1).expect("one thread starts no helper")
+    }
+
+    /// An evaluator that spreads large windows over `threads` threads (see
+    /// [`GarblerCore::with_threads`]); the labels are the same for every count.
+    pub fn with_threads(hash: Tccr, wires: u32, threads: usize) -> io::Result<EvaluatorCore> {
+        Ok(EvaluatorCore {
             labels: vec![Block::ZERO; wires as usize],
             stamp: vec![0; wires as usize],
             epoch: 1,
-            win: Box::new(EvalWindow {
-                hash,
-                next_and: 0,
-                n: 0,
-                xs: [Block::ZERO; 2 * EVAL_WINDOW],
-                h: [Block::ZERO; 2 * EVAL_WINDOW],
-                out: [0; EVAL_WINDOW],
-                tables: [0; 32 * EVAL_WINDOW],
-            }),
-        }
+            win: Box::new(EvalWindow::new(hash, threads)?),
+        })
     }
 
     /// The active labels, one per wire slot.
@@ -456,7 +355,7 @@ where
                 win.out[k] = o as u32;
                 stamp[o] = *epoch;
                 win.n = k + 1;
-                if k + 1 == EVAL_WINDOW {
+                if k + 1 == win.cap {
                     win.flush(labels, ch).map_err(StreamError::Channel)?;
                     next_epoch(stamp, epoch);
                 }
@@ -472,146 +371,8 @@ where
     Ok(count)
 }
 
+mod part;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::memory::BufferChannel;
-    use garnet_circuits::random::{RandomSpec, random_circuit};
-    use garnet_circuits::{Circuit, OutBit, passes};
-    use rand::{Rng, SeedableRng};
-
-    /// Garbles into a buffer, evaluates from it, decodes every output bit.
-    fn two_party_plain(c: &Circuit, inputs: &[Vec<bool>], rng: &mut impl Rng) -> Vec<Vec<bool>> {
-        let hash = Tccr::new(Block(rng.r#gen()));
-        let delta = Delta::from_block(Block(rng.r#gen()));
-        let mut g = GarblerCore::new(hash.clone(), delta, c.wires);
-        let mut e = EvaluatorCore::new(hash, c.wires);
-        for (i, bit) in inputs.iter().flatten().enumerate() {
-            let w0 = Block(rng.r#gen());
-            g.labels_mut()[i] = w0;
-            e.labels_mut()[i] = w0 ^ delta.block().select(*bit);
-        }
-        let mut ch = BufferChannel::new();
-        let gs = g
-            .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
-            .unwrap();
-        assert_eq!(ch.len() as u64, gs.ands * BYTES_PER_AND);
-        let es = e
-            .evaluate(c.gates.iter().copied(), &mut ch, &mut |_| {})
-            .unwrap();
-        assert_eq!(gs, es);
-        c.outputs
-            .iter()
-            .map(|o| {
-                o.bits
-                    .iter()
-                    .map(|b| match *b {
-                        OutBit::Const(v) => v,
-                        OutBit::Wire(w) => {
-                            let (z, a) = (g.labels()[w as usize], e.labels()[w as usize]);
-                            assert!(a == z || a == z ^ delta.block(), "not a valid label");
-                            a.lsb() ^ z.lsb()
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn random_circuits_match_plaintext() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        for case in 0..300 {
-            let spec = RandomSpec {
-                input_widths: vec![rng.gen_range(1..9), rng.gen_range(1..9)],
-                gates: rng.gen_range(1..400),
-                output_widths: vec![rng.gen_range(1..6), rng.gen_range(1..6), 3],
-                and_fraction: rng.gen_range(0.0..1.0),
-                window: [0, 4, 16][case % 3],
-            };
-            let raw = random_circuit(&mut rng, &spec);
-            let c = if case % 2 == 0 {
-                passes::optimize(raw)
-            } else {
-                raw
-            };
-            let inputs: Vec<Vec<bool>> = c
-                .inputs
-                .iter()
-                .map(|i| (0..i.bits).map(|_| rng.r#gen()).collect())
-                .collect();
-            assert_eq!(
-                two_party_plain(&c, &inputs, &mut rng),
-                c.eval(&inputs).unwrap(),
-                "case {case}"
-            );
-        }
-    }
-
-    #[test]
-    fn slot_reuse_hazards_are_respected() {
-        // Hand-made hazards: AND output read at once, overwritten by XOR, AND writing
-        // its own input slot, two ANDs writing the same slot.
-        use garnet_circuits::{Gate, InputSpec, OutputSpec, Party, Recipient, ValueType};
-        let gates = vec![
-            Gate::and(0, 1, 2),
-            Gate::and(2, 0, 3),
-            Gate::and(0, 1, 0),
-            Gate::xor(2, 3, 2),
-            Gate::and(1, 3, 4),
-            Gate::and(2, 1, 4),
-            Gate::not(4, 1),
-            Gate::and(1, 1, 5),
-        ];
-        let c = Circuit {
-            inputs: vec![InputSpec {
-                name: "x".into(),
-                owner: Party::Garbler,
-                bits: 2,
-                ty: ValueType::default(),
-            }],
-            outputs: vec![OutputSpec {
-                name: "y".into(),
-                recipient: Recipient::Both,
-                bits: (0..6).map(OutBit::Wire).collect(),
-                ty: ValueType::default(),
-            }],
-            gates,
-            wires: 6,
-            sections: vec![],
-        };
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for x in 0..4u8 {
-            let inputs = vec![vec![x & 1 == 1, x & 2 == 2]];
-            assert_eq!(
-                two_party_plain(&c, &inputs, &mut rng),
-                c.eval(&inputs).unwrap()
-            );
-        }
-    }
-
-    #[test]
-    fn wire_out_of_range_is_an_error_not_a_panic() {
-        let mut g = GarblerCore::new(Tccr::new(Block(1)), Delta::from_block(Block(3)), 4);
-        let mut ch = BufferChannel::new();
-        let err = g
-            .garble([Gate::and(0, 9, 2)], &mut ch, &mut |_| {})
-            .unwrap_err();
-        assert!(err.to_string().contains("gate 0"), "{err}");
-        let mut e = EvaluatorCore::new(Tccr::new(Block(1)), 4);
-        let err = e
-            .evaluate([Gate::xor(0, 1, 4)], &mut ch, &mut |_| {})
-            .unwrap_err();
-        assert!(err.to_string().contains("wire"), "{err}");
-    }
-
-    #[test]
-    fn truncated_tables_are_an_eof_error() {
-        let mut e = EvaluatorCore::new(Tccr::new(Block(1)), 4);
-        let mut ch = BufferChannel::new();
-        ch.write_bytes(&[0u8; 40]).unwrap();
-        let gates = [Gate::and(0, 1, 2), Gate::and(2, 1, 3)];
-        let err = e.evaluate(gates, &mut ch, &mut |_| {}).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-    }
-}
+mod tests;
+mod window;
+mod workers;
