@@ -970,6 +970,12 @@ impl<'a> Checker<'a> {
                 .with_span_label("add `return NAME;` at the end"),
             );
         }
+        // After an inlining overflow the note names the chain of calls: label only
+        // the outermost call, not every level.
+        let label_call = !self.inline_overflow || self.block_stack.is_empty();
+        if self.diags.len() > before && !label_call {
+            return None;
+        }
         if self.diags.len() > before {
             // Errors inside the block: point at the call too.
             if let Some(last) = self

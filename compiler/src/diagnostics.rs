@@ -142,21 +142,29 @@ pub fn tidy(s: &str) -> String {
     out
 }
 
-/// `text` with every line longer than [`MAX_LINE`] bytes reduced to windows around
-/// `points` (byte offsets), gaps shown as `…`, and a map from offsets in `text` to
-/// offsets in the result.
+/// `text` as shown under a caret: every line longer than [`MAX_LINE`] bytes
+/// reduced to windows around `points` (byte offsets), gaps shown as `…`, and
+/// unsafe characters other than newline and tab escaped; with a map from offsets
+/// in `text` to offsets in the result.
 struct Condensed {
     text: String,
-    /// Kept pieces: (start in the original, start in `text`, length).
-    pieces: Vec<(usize, usize, usize)>,
+    /// Pieces of the original kept in order: (start in the original, start in
+    /// `text`, length in the original, length in `text`); the lengths differ only
+    /// for one escaped character.
+    pieces: Vec<(usize, usize, usize, usize)>,
+}
+
+fn unsafe_in_source(c: char) -> bool {
+    c != '\n' && c != '\t' && garnet_circuits::text::is_unsafe_char(c)
 }
 
 impl Condensed {
     fn new(text: &str, points: &[usize]) -> Condensed {
-        if text.len() <= MAX_LINE || text.split('\n').all(|l| l.len() <= MAX_LINE) {
+        let long = text.len() > MAX_LINE && text.split('\n').any(|l| l.len() > MAX_LINE);
+        if !long && !text.chars().any(unsafe_in_source) {
             return Condensed {
                 text: text.to_string(),
-                pieces: vec![(0, 0, text.len())],
+                pieces: vec![(0, 0, text.len(), text.len())],
             };
         }
         let mut keep: Vec<(usize, usize)> = Vec::new();
@@ -197,21 +205,48 @@ impl Condensed {
                 _ => merged.push((a, b)),
             }
         }
-        let mut out = String::new();
-        let mut pieces = Vec::new();
+        let mut c = Condensed {
+            text: String::new(),
+            pieces: Vec::new(),
+        };
         let mut prev = 0;
         for (a, b) in merged {
             if a > prev {
-                out.push('…');
+                c.text.push('…');
             }
-            pieces.push((a, out.len(), b - a));
-            out.push_str(&text[a..b]);
+            c.push_escaped(&text[a..b], a);
             prev = b;
         }
         if prev < text.len() {
-            out.push('…');
+            c.text.push('…');
         }
-        Condensed { text: out, pieces }
+        c
+    }
+
+    /// Appends `piece` (at offset `at` of the original), escaping unsafe characters.
+    fn push_escaped(&mut self, piece: &str, at: usize) {
+        let mut run = 0;
+        for (i, ch) in piece.char_indices() {
+            if !unsafe_in_source(ch) {
+                continue;
+            }
+            if i > run {
+                self.plain(&piece[run..i], at + run);
+            }
+            let e = garnet_circuits::escape(ch.encode_utf8(&mut [0; 4]));
+            self.pieces
+                .push((at + i, self.text.len(), ch.len_utf8(), e.len()));
+            self.text.push_str(&e);
+            run = i + ch.len_utf8();
+        }
+        if piece.len() > run {
+            self.plain(&piece[run..], at + run);
+        }
+    }
+
+    fn plain(&mut self, s: &str, at: usize) {
+        self.pieces.push((at, self.text.len(), s.len(), s.len()));
+        self.text.push_str(s);
     }
 
     /// Where offset `o` of the original text is in the condensed one (a cut
@@ -219,14 +254,12 @@ impl Condensed {
     fn map(&self, o: usize) -> usize {
         let i = self.pieces.partition_point(|p| p.0 <= o);
         match i.checked_sub(1).map(|i| self.pieces[i]) {
-            Some((a, n, len)) if o <= a + len => n + (o - a),
-            Some((_, n, len)) => n + len,
+            Some((a, n, len, new_len)) if o < a + len => n + (o - a).min(new_len),
+            Some((_, n, _, new_len)) => n + new_len,
             None => 0,
         }
     }
 }
-
-impl std::error::Error for Diagnostic {}
 
 /// The source files of one compilation: names (as shown in messages) and text.
 #[derive(Debug, Clone, Default)]
