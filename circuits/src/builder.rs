@@ -147,6 +147,10 @@ struct Core {
     /// Liveness of the gates made, for [`LiveCounter`].
     live: Option<Liveness>,
     inputs: Vec<InputSpec>,
+    /// The names in `inputs` and `outputs`, so that each declaration checks for a
+    /// duplicate in constant time (a Bristol file may declare 2^18 values).
+    input_names: std::collections::HashSet<String>,
+    output_names: std::collections::HashSet<String>,
     outputs: Vec<(String, Recipient, Vec<Wire>, ValueType)>,
     /// Section names with the gate counts at their start.
     sections: Vec<(String, GateCounts)>,
@@ -161,6 +165,8 @@ impl Core {
             gates: record.then(GateStore::default),
             live: None,
             inputs: Vec::new(),
+            input_names: std::collections::HashSet::new(),
+            output_names: std::collections::HashSet::new(),
             outputs: Vec::new(),
             sections: Vec::new(),
         }
@@ -181,7 +187,7 @@ impl Core {
             "input `{name}` declared after gates: declare all inputs first"
         );
         assert!(
-            self.inputs.iter().all(|i| i.name != name),
+            self.input_names.insert(name.to_string()),
             "input `{name}` declared twice"
         );
         self.inputs.push(InputSpec {
@@ -274,7 +280,7 @@ impl Core {
 
     fn output(&mut self, name: &str, recipient: Recipient, bits: &[Wire], ty: ValueType) {
         assert!(
-            self.outputs.iter().all(|o| o.0 != name),
+            self.output_names.insert(name.to_string()),
             "output `{name}` declared twice"
         );
         // Complemented outputs need a real NOT; emit it now so it is counted.

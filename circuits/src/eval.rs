@@ -1,14 +1,14 @@
 //! Plaintext evaluation, bit-sliced: each wire holds a `u64` whose bit j belongs to
 //! independent input j, so one pass over the gates evaluates 64 inputs.
 
-use crate::ir::{Circuit, Gate, Op, OutBit};
+use crate::ir::{Circuit, Gate, Op, OutBit, grow_slots};
 
 /// Inputs that do not fit the circuit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
     #[error("expected {expected} input values, got {got}")]
     InputCount { expected: usize, got: usize },
-    #[error("input `{name}` is {expected} bits wide, got {got} bits")]
+    #[error("input `{}` is {expected} bits wide, got {got} bits", crate::text::quote(.name))]
     InputWidth {
         name: String,
         expected: u32,
@@ -20,7 +20,8 @@ pub enum EvalError {
 
 /// Bit-sliced evaluation one gate at a time, one `u64` per wire slot: gates can come
 /// from a stream (a `.gcirc` [`crate::format::gcirc::GateReader`]), so memory is per
-/// wire slot, not per gate.
+/// wire slot, not per gate. The slots grow as gates write them
+/// ([`crate::ir::grow_slots`]), so a header's wire count allocates nothing.
 pub struct LaneEval {
     w: Vec<u64>,
 }
@@ -44,9 +45,9 @@ impl LaneEval {
                 got: input_wires.len(),
             });
         }
-        let mut w = vec![0u64; interface.wires as usize];
-        w[..input_wires.len()].copy_from_slice(input_wires);
-        Ok(LaneEval { w })
+        Ok(LaneEval {
+            w: input_wires.to_vec(),
+        })
     }
 
     /// Starts evaluating one input, a bit vector per input value (lane 0).
@@ -60,6 +61,7 @@ impl LaneEval {
     /// [`crate::passes::validate`] accepts or a reader hands out.
     #[inline]
     pub fn gate(&mut self, g: &Gate) {
+        grow_slots(&mut self.w, g.out, 0);
         let a = self.w[g.a as usize];
         self.w[g.out as usize] = match g.op {
             Op::Xor => a ^ self.w[g.b as usize],
@@ -75,7 +77,7 @@ impl LaneEval {
             .iter()
             .flat_map(|o| o.bits.iter())
             .map(|b| match *b {
-                OutBit::Wire(x) => self.w[x as usize],
+                OutBit::Wire(x) => self.w.get(x as usize).copied().unwrap_or(0),
                 OutBit::Const(v) => 0u64.wrapping_sub(v as u64),
             })
             .collect()

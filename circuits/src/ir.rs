@@ -165,7 +165,42 @@ impl Circuit {
         self.outputs.iter().position(|o| o.name == name)
     }
 
+    /// One past the highest wire slot the inputs, gates and outputs use: at most
+    /// [`Circuit::wires`] for a valid circuit, and at most the inputs plus the gates
+    /// plus the output bits whatever the header says. Per-slot arrays sized by it
+    /// follow what the circuit holds, not a count read from a file.
+    pub fn slots_used(&self) -> u32 {
+        let gates = self
+            .gates
+            .iter()
+            .map(|g| g.a.max(g.b).max(g.out) as u64 + 1);
+        let outs = self.outputs.iter().flat_map(|o| &o.bits).map(|b| match *b {
+            OutBit::Wire(w) => w as u64 + 1,
+            OutBit::Const(_) => 0,
+        });
+        let used = gates.chain(outs).fold(self.input_bits(), u64::max);
+        used.min(u32::MAX as u64) as u32
+    }
+
     pub fn and_count(&self) -> u64 {
         self.gates.iter().filter(|g| g.op == Op::And).count() as u64
     }
+}
+
+/// Makes `slot` an index of the per-slot array `v`, filling new entries with
+/// `fill`, growing at least geometrically: for evaluators that size their arrays by
+/// the slots gates actually write rather than by a header's wire count (which a
+/// file may set to 2^30 at no cost to itself). A no-op when `slot` is in range.
+#[inline]
+pub fn grow_slots<T: Clone>(v: &mut Vec<T>, slot: u32, fill: T) {
+    if slot as usize >= v.len() {
+        grow_cold(v, slot, fill);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn grow_cold<T: Clone>(v: &mut Vec<T>, slot: u32, fill: T) {
+    let n = (slot as usize + 1).max(v.len() * 2).max(1024);
+    v.resize(n, fill);
 }

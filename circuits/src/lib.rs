@@ -10,6 +10,8 @@ mod liveness;
 pub mod passes;
 pub mod random;
 pub mod stats;
+pub mod testing;
+pub mod text;
 pub mod values;
 
 pub use builder::{Builder, Counter, GateCounts, LiveCounter, LiveCounts, UnusedRoots, Wire};
@@ -18,3 +20,4 @@ pub use ir::{
     Circuit, FixedFormat, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
     ValueType,
 };
+pub use text::{escape, read_capped};

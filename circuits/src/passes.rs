@@ -18,14 +18,18 @@ pub enum ValidateError {
     WireOutOfRange { gate: u64, wire: u32, wires: u32 },
     #[error("gate {gate}: wire {wire} is used before it is defined")]
     UndefinedWire { gate: u64, wire: u32 },
-    #[error("output `{output}` bit {bit}: wire {wire} is out of range or never defined")]
+    #[error(
+        "output `{}` bit {bit}: wire {wire} is out of range or never defined",
+        crate::text::quote(.output)
+    )]
     UndefinedOutput {
         output: String,
         bit: usize,
         wire: u32,
     },
     #[error(
-        "section `{name}` covers gates {start}..{end}, outside the circuit's {gates} gates or before the previous section's end"
+        "section `{}` covers gates {start}..{end}, outside the circuit's {gates} gates or before the previous section's end",
+        crate::text::quote(.name)
     )]
     BadSection {
         name: String,
@@ -45,7 +49,7 @@ pub fn validate(c: &Circuit) -> Result<(), ValidateError> {
             wires: c.wires,
         });
     }
-    let mut defined = vec![false; c.wires as usize];
+    let mut defined = vec![false; c.slots_used().min(c.wires) as usize];
     defined[..input_bits as usize].fill(true);
     for (i, g) in c.gates.iter().enumerate() {
         for w in g.operands().chain(std::iter::once(g.out)) {
@@ -101,7 +105,7 @@ pub fn validate(c: &Circuit) -> Result<(), ValidateError> {
 /// Removes gates whose results reach no output. Works on SSA and slot-reusing circuits
 /// alike by walking backwards with the set of slots whose current value is still needed.
 pub fn dead_gates(mut c: Circuit) -> Circuit {
-    let mut needed = vec![false; c.wires as usize];
+    let mut needed = vec![false; c.slots_used() as usize];
     for o in &c.outputs {
         for b in &o.bits {
             if let OutBit::Wire(w) = *b {
@@ -157,7 +161,7 @@ pub fn allocate_slots(mut c: Circuit) -> Circuit {
         "circuit too large for 32-bit wire ids"
     );
     let initial_slots = |c: &Circuit| -> Vec<u32> {
-        (0..c.wires)
+        (0..c.slots_used())
             .map(|s| if (s as usize) < n_in { s } else { NEVER })
             .collect()
     };
@@ -245,7 +249,7 @@ pub const SCHEDULE_WINDOW: usize = 1 << 16;
 /// overwrite a value before its last read; other circuits are returned unchanged.
 pub fn schedule_and_levels(mut c: Circuit, window: usize) -> Circuit {
     let n_in = c.input_bits() as usize;
-    let wires = c.wires as usize;
+    let wires = c.slots_used() as usize;
     let mut written = vec![false; wires];
     written[..n_in.min(wires)].fill(true);
     for g in &c.gates {
@@ -253,7 +257,7 @@ pub fn schedule_and_levels(mut c: Circuit, window: usize) -> Circuit {
             return c;
         }
     }
-    let mut depth = vec![0u32; c.wires as usize];
+    let mut depth = vec![0u32; wires];
     let mut keys = Vec::with_capacity(c.gates.len());
     for g in &c.gates {
         let d = depth[g.a as usize].max(depth[g.b as usize]) + (g.op == Op::And) as u32;

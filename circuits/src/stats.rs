@@ -2,7 +2,7 @@
 //! a two-party run with free-XOR, half-gates and IKNP oblivious transfer.
 
 use crate::builder::GateCounts;
-use crate::ir::{Circuit, Gate, Op, Party, Recipient};
+use crate::ir::{Circuit, Gate, Op, Party, Recipient, grow_slots};
 use serde::Serialize;
 use std::fmt;
 
@@ -127,8 +127,9 @@ impl Accumulator {
     fn new(c: &Circuit) -> Accumulator {
         Accumulator {
             counts: GateCounts::default(),
-            and_depth: vec![0; c.wires as usize],
-            depth: vec![0; c.wires as usize],
+            // Grown as gates write slots: the wire count may come from a file.
+            and_depth: Vec::new(),
+            depth: Vec::new(),
             max_and: 0,
             max_all: 0,
             ranges: c.sections.iter().map(|s| s.gates.clone()).collect(),
@@ -141,6 +142,8 @@ impl Accumulator {
     #[inline]
     fn push(&mut self, g: &Gate) {
         let (a, b) = (g.a as usize, g.b as usize);
+        grow_slots(&mut self.depth, g.out.max(g.a).max(g.b), 0);
+        grow_slots(&mut self.and_depth, g.out.max(g.a).max(g.b), 0);
         let d = self.depth[a].max(self.depth[b]) + 1;
         let ad = self.and_depth[a].max(self.and_depth[b]) + (g.op == Op::And) as u32;
         self.depth[g.out as usize] = d;
@@ -331,7 +334,7 @@ impl fmt::Display for Stats {
             writeln!(
                 f,
                 "{:<20} {:<10} {:>8}",
-                i.name,
+                crate::text::escape(&i.name),
                 format!("{:?}", i.owner).to_lowercase(),
                 i.bits
             )?;
@@ -341,7 +344,7 @@ impl fmt::Display for Stats {
             writeln!(
                 f,
                 "{:<20} {:<10} {:>8}",
-                o.name,
+                crate::text::escape(&o.name),
                 format!("{:?}", o.recipient).to_lowercase(),
                 o.bits
             )?;
@@ -357,7 +360,7 @@ impl fmt::Display for Stats {
                 writeln!(
                     f,
                     "{:<20} {:>14} {:>14} {:>10} {:>12}",
-                    s.name,
+                    crate::text::escape(&s.name),
                     group(s.and_gates),
                     group(s.xor_gates),
                     group(s.not_gates),

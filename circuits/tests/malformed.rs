@@ -722,3 +722,199 @@ proptest! {
         let _ = bristol::read(&text);
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Issue 14: typed headers, names that reach the terminal, double definitions, size
+
+/// `sample()` with the type of input 0 replaced.
+fn typed_sample(ty: ValueType) -> Vec<u8> {
+    let mut c = sample();
+    c.inputs[0].ty = ty;
+    gcirc::to_bytes(&c)
+}
+
+#[test]
+fn gcirc_header_types_follow_the_dsl_rules() {
+    use garnet_circuits::FixedFormat;
+    let fixed = |bits, frac| Some(FixedFormat { bits, frac });
+    let cases: &[(ValueType, &str)] = &[
+        (
+            ValueType {
+                shape: Some(vec![2, 3]),
+                format: fixed(16, 8),
+            },
+            "shape [2, 3] of fixed(16, 8) takes 96 bits, not 8",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![1]),
+                format: fixed(40, 8),
+            },
+            "40 bits is not in 2..=32",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![1]),
+                format: fixed(8, 8),
+            },
+            "fixed(8, 8) has as many fraction bits as bits or more",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![]),
+                format: None,
+            },
+            "at least one dimension",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![0, 4]),
+                format: None,
+            },
+            "zero dimension",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![3]),
+                format: None,
+            },
+            "not 1 to 32 bits for each of the 3 elements",
+        ),
+        (
+            ValueType {
+                shape: Some(vec![u32::MAX, u32::MAX]),
+                format: None,
+            },
+            "more elements than the 8 bits",
+        ),
+    ];
+    for (ty, want) in cases {
+        assert_contains(
+            &gcirc_err(&typed_sample(ty.clone())),
+            &["input 0 at byte", want],
+        );
+    }
+    // What the compiler writes is accepted: 8 bits as [1] of fixed(8, 4), [8] binary.
+    for ty in [
+        ValueType {
+            shape: Some(vec![1]),
+            format: fixed(8, 4),
+        },
+        ValueType {
+            shape: Some(vec![8]),
+            format: None,
+        },
+    ] {
+        gcirc::read(&mut &typed_sample(ty)[..]).unwrap();
+    }
+    // Outputs are checked the same way.
+    let mut c = sample();
+    let width = c.outputs[0].bits.len() as u32;
+    c.outputs[0].ty = ValueType {
+        shape: Some(vec![width + 1]),
+        format: None,
+    };
+    assert_contains(
+        &gcirc_err(&gcirc::to_bytes(&c)),
+        &["output 0 at byte", "more elements than the"],
+    );
+}
+
+#[test]
+fn gcirc_names_are_escaped_in_errors() {
+    let evil = "\x1b[2J\x1b]0;pwned\x07\nforged line";
+    let c = Circuit {
+        inputs: vec![input(evil, 1), input(evil, 1)],
+        wires: 2,
+        ..Circuit::default()
+    };
+    let msg = gcirc_err(&gcirc::to_bytes(&c));
+    assert!(
+        !msg.chars().any(|ch| ch.is_control()),
+        "raw control characters in {msg:?}"
+    );
+    assert_contains(
+        &msg,
+        &[
+            "duplicate input name",
+            "\\x1b[2J\\x1b]0;pwned\\x07\\nforged",
+        ],
+    );
+}
+
+#[test]
+fn names_are_escaped_in_stats_and_eval_errors() {
+    let mut c = sample();
+    c.inputs[0].name = "a\x1b[31m".into();
+    c.outputs[0].name = "b\r\n".into();
+    let table = garnet_circuits::stats::Stats::of(&c).to_string();
+    assert!(
+        !table.contains('\x1b') && !table.contains('\r'),
+        "{table:?}"
+    );
+    assert_contains(&table, &["a\\x1b[31m", "b\\r\\n"]);
+    let e = c
+        .eval(&[vec![true], vec![false; 8]])
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["input `a\\x1b[31m` is 8 bits wide"]);
+    assert_eq!(garnet_circuits::escape("\u{202e}ok"), "\\u{202e}ok");
+}
+
+#[test]
+fn bristol_tokens_are_escaped_in_errors() {
+    let msg = bristol_err("1 3\n2 1 1\n1 1\n\n2 1 0 1 2 X\x1b[2JOR\n");
+    assert!(!msg.contains('\x1b'), "{msg:?}");
+    assert_contains(&msg, &["line 5", "X\\x1b[2JOR", "unknown gate"]);
+}
+
+#[test]
+fn bristol_wire_defined_twice() {
+    // The second gate writes wire 2 again.
+    let msg = bristol_err("2 3\n2 1 1\n1 1\n\n2 1 0 1 2 XOR\n2 1 0 1 2 AND\n");
+    assert_contains(&msg, &["line 6", "token 5 `2`", "wire 2 is defined twice"]);
+    // A gate writes an input wire.
+    let msg = bristol_err("1 3\n2 1 1\n1 1\n\n1 1 0 1 INV\n");
+    assert_contains(&msg, &["line 5", "wire 1 is defined twice"]);
+    // Two outputs of one MAND line.
+    let msg = bristol_err("1 4\n2 1 1\n1 1\n\n4 2 0 1 1 0 3 3 MAND\n");
+    assert_contains(&msg, &["line 5", "wire 3 is defined twice"]);
+}
+
+#[test]
+fn bristol_with_2_pow_18_input_values_parses_in_linear_time() {
+    let n = 1usize << 18;
+    let mut text = format!("1 {}\n{n}", n + 1);
+    text.push_str(&" 1".repeat(n));
+    text.push_str(&format!("\n1 1\n\n2 1 0 1 {n} XOR\n"));
+    let t = Instant::now();
+    let c = bristol::read(&text).unwrap();
+    assert_eq!(c.inputs.len(), n);
+    // Quadratic name checks took 195 s here; linear takes well under a second.
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+#[test]
+fn bristol_text_limits_name_the_line_and_the_limit() {
+    let limits = bristol::Limits {
+        max_line_bytes: 10,
+        ..bristol::Limits::default()
+    };
+    let e = bristol::read_text(&mut &b"1 3\n2 1 1\n1 1 1 1 1 1 1 1\n"[..], &limits).unwrap_err();
+    assert_contains(
+        &e.to_string(),
+        &["line 3", "longer than the limit of 10 bytes"],
+    );
+    let e =
+        bristol::read_text(&mut &b"1 3\n2 1\x001\n"[..], &bristol::Limits::default()).unwrap_err();
+    assert_contains(&e.to_string(), &["line 2", "byte 0x00"]);
+    let limits = bristol::Limits {
+        max_input_bits: 4,
+        ..bristol::Limits::default()
+    };
+    let e = bristol::read_with("1 9\n2 4 4\n1 1\n\n2 1 0 1 8 XOR\n", &limits).unwrap_err();
+    assert_contains(
+        &e.to_string(),
+        &["line 2", "8 input bits exceed the limit of 4"],
+    );
+}

@@ -84,9 +84,21 @@ pub struct Typed {
     pub outputs: Vec<Output>,
 }
 
-/// Checks the program's network.
+/// Checks the program's network with the default [`crate::limits::Limits`].
 pub fn check(p: &Program) -> Result<Typed, Vec<Diagnostic>> {
-    let mut c = Checker::default();
+    check_limited(p, &crate::limits::Limits::default())
+}
+
+/// Checks the program's network; inlining stops with an error at the block call
+/// that makes the network exceed `limits.max_layers` layers.
+pub fn check_limited(
+    p: &Program,
+    limits: &crate::limits::Limits,
+) -> Result<Typed, Vec<Diagnostic>> {
+    let mut c = Checker {
+        max_layers: limits.max_layers,
+        ..Checker::default()
+    };
     let mut blocks: HashMap<String, &ast::BlockDef> = HashMap::new();
     for b in all_blocks(p) {
         if LAYERS.contains(&b.name.name.as_str()) {
@@ -185,6 +197,11 @@ struct Checker<'a> {
     batchnorms: Vec<(LayerId, TensorId)>,
     block_stack: Vec<String>,
     anon: usize,
+    /// Most layers after inlining ([`crate::limits::Limits::max_layers`]).
+    max_layers: usize,
+    /// Set once inlining crossed `max_layers`: later calls stop at once, so the
+    /// work after the error is bounded by the calls already under way.
+    inline_overflow: bool,
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -821,6 +838,40 @@ impl<'a> Checker<'a> {
             );
             return None;
         }
+        if self.inline_overflow {
+            return None;
+        }
+        if self.layers.len() >= self.max_layers {
+            self.inline_overflow = true;
+            let mut chain: Vec<&str> = self.block_stack.iter().map(String::as_str).collect();
+            chain.push(&b.name.name);
+            let shown = if chain.len() > 8 {
+                let n = chain.len();
+                format!(
+                    "{} -> ... ({} more) -> {}",
+                    chain[..3].join(" -> "),
+                    n - 6,
+                    chain[n - 3..].join(" -> ")
+                )
+            } else {
+                chain.join(" -> ")
+            };
+            self.err(
+                Diagnostic::error(
+                    format!(
+                        "inlining block `{}` makes the network larger than the limit of {} layers",
+                        b.name.name, self.max_layers
+                    ),
+                    span,
+                )
+                .with_span_label("the limit is crossed in this call")
+                .with_note(format!("calls being inlined: {shown}"))
+                .with_note(
+                    "every call inlines a copy of the block's layers, so blocks calling blocks several times grow exponentially",
+                ),
+            );
+            return None;
+        }
         if let Some(pos) = self.block_stack.iter().position(|x| *x == b.name.name) {
             let mut chain = self.block_stack[pos..].to_vec();
             chain.push(b.name.name.clone());
@@ -918,6 +969,12 @@ impl<'a> Checker<'a> {
                 )
                 .with_span_label("add `return NAME;` at the end"),
             );
+        }
+        // After an inlining overflow the note names the chain of calls: label only
+        // the outermost call, not every level.
+        let label_call = !self.inline_overflow || self.block_stack.is_empty();
+        if self.diags.len() > before && !label_call {
+            return None;
         }
         if self.diags.len() > before {
             // Errors inside the block: point at the call too.

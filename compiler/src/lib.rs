@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod inputs;
 pub mod ir;
 pub mod lexer;
+pub mod limits;
 pub mod lower;
 pub mod parse;
 pub mod reference;
@@ -32,7 +33,16 @@ use std::path::Path;
 /// Runs the front end on a file: lex → parse (with `use`d files) → check →
 /// layer IR. `sources` receives every file read, for [`render`].
 pub fn frontend_file(path: &Path, sources: &mut Sources) -> Result<ir::Network, Vec<Diagnostic>> {
-    let text = match std::fs::read_to_string(path) {
+    frontend_file_limited(path, sources, &limits::Limits::default())
+}
+
+/// [`frontend_file`] with the given [`limits::Limits`] (source sizes, inlined layers).
+pub fn frontend_file_limited(
+    path: &Path,
+    sources: &mut Sources,
+    limits: &limits::Limits,
+) -> Result<ir::Network, Vec<Diagnostic>> {
+    let text = match limits::read_source(path, limits.max_source_bytes) {
         Ok(t) => t,
         Err(e) => {
             let f = sources.add(path.display().to_string(), "");
@@ -42,7 +52,10 @@ pub fn frontend_file(path: &Path, sources: &mut Sources) -> Result<ir::Network, 
             )]);
         }
     };
-    frontend_with(path, &text, &resolve::FsLoader, sources)
+    let loader = resolve::LimitedFsLoader {
+        max_bytes: limits.max_source_bytes,
+    };
+    frontend_limited(path, &text, &loader, sources, limits)
 }
 
 /// Runs the front end on source text named `name`; `use` paths resolve
@@ -53,8 +66,20 @@ pub fn frontend_with(
     loader: &dyn resolve::Loader,
     sources: &mut Sources,
 ) -> Result<ir::Network, Vec<Diagnostic>> {
+    frontend_limited(name, src, loader, sources, &limits::Limits::default())
+}
+
+/// [`frontend_with`] with the given [`limits::Limits`] (the loader enforces the
+/// source size of used files).
+pub fn frontend_limited(
+    name: &Path,
+    src: &str,
+    loader: &dyn resolve::Loader,
+    sources: &mut Sources,
+    limits: &limits::Limits,
+) -> Result<ir::Network, Vec<Diagnostic>> {
     let program = resolve::load_program(name, src, loader, sources)?;
-    let typed = check::check(&program)?;
+    let typed = check::check_limited(&program, limits)?;
     Ok(ir::build(&typed))
 }
 

@@ -13,13 +13,27 @@ pub trait Loader {
     fn load(&self, path: &Path) -> Result<String, String>;
 }
 
-/// Reads from the file system.
+/// Reads from the file system, files of at most
+/// [`crate::limits::MAX_SOURCE_BYTES`] bytes ([`LimitedFsLoader`] for another cap).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FsLoader;
 
 impl Loader for FsLoader {
     fn load(&self, path: &Path) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| e.to_string())
+        crate::limits::read_source(path, crate::limits::MAX_SOURCE_BYTES)
+    }
+}
+
+/// Reads from the file system, files of at most `max_bytes` bytes: a `use` of
+/// `/dev/zero` or a huge file is an error naming the limit, after reading it.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitedFsLoader {
+    pub max_bytes: u64,
+}
+
+impl Loader for LimitedFsLoader {
+    fn load(&self, path: &Path) -> Result<String, String> {
+        crate::limits::read_source(path, self.max_bytes)
     }
 }
 

@@ -146,3 +146,51 @@ proptest! {
         run_all(&src);
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Issue 14: what reaches the terminal, and networks without parameters
+
+#[test]
+fn control_characters_from_sources_are_escaped_in_diagnostics() {
+    let src = "use \"\x1b[2J\x1b]0;pwned\x07.gnet\";\nnetwork n { }\n";
+    let mut sources = Sources::new();
+    let d = frontend_with(
+        Path::new("main\x1b[31m.gnet"),
+        src,
+        &MemLoader::new(),
+        &mut sources,
+    )
+    .unwrap_err();
+    let out = render(&d, &sources);
+    assert!(
+        !out.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in {out:?}"
+    );
+    assert!(
+        out.contains("cannot read used file `\\x1b[2J\\x1b]0;pwned\\x07.gnet`")
+            && out.contains("main\\x1b[31m.gnet"),
+        "{out}"
+    );
+    // Source lines shown under the caret are escaped too.
+    let src = "network n { format q = fixed(16, 8); input x : [4] from client; y = relu(z); output y; } // \x1b[2J";
+    let mut sources = Sources::new();
+    let d = frontend_with(Path::new("m.gnet"), src, &MemLoader::new(), &mut sources).unwrap_err();
+    let out = render(&d, &sources);
+    assert!(
+        !out.contains('\x1b') && out.contains("// \\x1b[2J"),
+        "{out:?}"
+    );
+    assert!(out.contains("undefined name `z`"), "{out}");
+}
+
+#[test]
+fn a_network_without_params_compiles_without_weights() {
+    let net = garnet_compiler::compile_str(
+        "network n { format q = fixed(8, 4); input x : [4] from client; y = relu(x); output y; }",
+    )
+    .unwrap();
+    let c = garnet_compiler::compile(&net, None).expect("no weights are needed");
+    assert!(c.gates.len() > 0);
+    let (counts, _) = garnet_compiler::count(&net, None).expect("no weights are needed");
+    assert_eq!(counts.and, c.and_count());
+}

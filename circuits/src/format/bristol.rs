@@ -67,8 +67,91 @@ use crate::gates::Gates;
 use crate::ir::{Circuit, Op, OutBit, Party, Recipient};
 use std::io::{self, BufWriter, Write};
 
-/// Most input bits an imported Bristol file may declare.
+/// Most input bits an imported Bristol file may declare (the default of
+/// [`Limits::max_input_bits`]).
 pub const MAX_INPUT_BITS: u64 = 1 << 26;
+
+/// What a Bristol reader accepts before refusing a file, so that an endless or
+/// huge input (`/dev/zero`, a file of one endless line) is a clear error after a
+/// bounded amount of memory. Raise them for larger circuits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest file, in bytes (the text is held in memory while it is read).
+    pub max_bytes: u64,
+    /// Longest line, in bytes (the value lines of a 2^18-value circuit take about
+    /// 2 MiB).
+    pub max_line_bytes: u64,
+    /// Most input bits.
+    pub max_input_bits: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 1 << 32,
+            max_line_bytes: 1 << 24,
+            max_input_bits: MAX_INPUT_BITS,
+        }
+    }
+}
+
+/// Reads Bristol text from `r`, enforcing `limits` as the bytes arrive: a line
+/// longer than [`Limits::max_line_bytes`], a file longer than
+/// [`Limits::max_bytes`] or a byte that cannot be in a text file (a control
+/// character other than tab, CR, LF or form feed, e.g. the NULs of `/dev/zero`) is
+/// an error naming the line and the limit, after at most the limit has been read.
+pub fn read_text(r: &mut impl io::Read, limits: &Limits) -> Result<String, FormatError> {
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    let (mut line, mut line_len) = (1usize, 0u64);
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FormatError::Io(e)),
+        };
+        if bytes.len() as u64 + n as u64 > limits.max_bytes {
+            return Err(err(
+                line,
+                format!(
+                    "the file is longer than the limit of {} bytes",
+                    limits.max_bytes
+                ),
+            ));
+        }
+        for &b in &chunk[..n] {
+            match b {
+                b'\n' => {
+                    line += 1;
+                    line_len = 0;
+                    continue;
+                }
+                b'\t' | b'\r' | 0x0c => {}
+                0..0x20 | 0x7f => {
+                    return Err(err(
+                        line,
+                        format!("byte {b:#04x} cannot appear in a Bristol text file"),
+                    ));
+                }
+                _ => {}
+            }
+            line_len += 1;
+            if line_len > limits.max_line_bytes {
+                return Err(err(
+                    line,
+                    format!(
+                        "the line is longer than the limit of {} bytes",
+                        limits.max_line_bytes
+                    ),
+                ));
+            }
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    utf8(&bytes)?;
+    Ok(String::from_utf8(bytes).expect("checked"))
+}
 
 fn err(line: usize, message: impl Into<String>) -> FormatError {
     FormatError::Bristol {
@@ -178,6 +261,22 @@ impl GateLine<'_> {
         Ok(w as usize)
     }
 
+    /// The output wire of token `i`, which must not be defined yet: Bristol
+    /// circuits define each wire once (inputs included), so a second definition is
+    /// a broken file rather than something to silently overwrite.
+    fn wire_new(&self, map: &[Option<Wire>], i: usize) -> Result<usize, FormatError> {
+        let w = self.wire_out(i)?;
+        if map[w].is_some() {
+            return Err(tok_err(
+                self.ln,
+                i,
+                self.toks[i],
+                format!("wire {w} is defined twice (already an input or an earlier gate's output)"),
+            ));
+        }
+        Ok(w)
+    }
+
     fn wire_in(&self, map: &[Option<Wire>], i: usize) -> Result<Wire, FormatError> {
         let w = self.wire_out(i)?;
         map[w].ok_or_else(|| {
@@ -191,8 +290,15 @@ impl GateLine<'_> {
     }
 }
 
-/// Reads a Bristol Fashion or old Bristol format circuit (detected automatically).
+/// Reads a Bristol Fashion or old Bristol format circuit (detected automatically)
+/// with the default [`Limits`].
 pub fn read(text: &str) -> Result<Circuit, FormatError> {
+    read_with(text, &Limits::default())
+}
+
+/// [`read`] with the given limits (the input-bit limit; the byte and line limits
+/// apply where the text is read, [`read_text`]).
+pub fn read_with(text: &str, limits: &Limits) -> Result<Circuit, FormatError> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -244,10 +350,11 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
 
     let input_bits = input_widths.iter().fold(0u64, |s, &w| s.saturating_add(w));
     let output_bits = output_widths.iter().fold(0u64, |s, &w| s.saturating_add(w));
-    if input_bits > MAX_INPUT_BITS || input_widths.iter().any(|&w| w > u32::MAX as u64) {
+    let max_in = limits.max_input_bits;
+    if input_bits > max_in || input_widths.iter().any(|&w| w > u32::MAX as u64) {
         return Err(err(
             l2,
-            format!("{input_bits} input bits exceed the limit of {MAX_INPUT_BITS}"),
+            format!("{input_bits} input bits exceed the limit of {max_in}"),
         ));
     }
     if input_bits > wires || output_bits > wires {
@@ -374,10 +481,10 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
             wires,
         };
         let wire_in = |map: &[Option<Wire>], i: usize| ctx.wire_in(map, i);
-        let wire_out = |i: usize| ctx.wire_out(i);
+        let wire_out = |map: &[Option<Wire>], i: usize| ctx.wire_new(map, i);
         match name {
             "XOR" | "AND" => {
-                let (x, y, o) = (wire_in(&map, 2)?, wire_in(&map, 3)?, wire_out(4)?);
+                let (x, y, o) = (wire_in(&map, 2)?, wire_in(&map, 3)?, wire_out(&map, 4)?);
                 map[o] = Some(if name == "XOR" {
                     b.xor(x, y)
                 } else {
@@ -385,11 +492,11 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
                 });
             }
             "INV" | "NOT" => {
-                let (x, o) = (wire_in(&map, 2)?, wire_out(3)?);
+                let (x, o) = (wire_in(&map, 2)?, wire_out(&map, 3)?);
                 map[o] = Some(b.not(x));
             }
             "EQW" => {
-                let (x, o) = (wire_in(&map, 2)?, wire_out(3)?);
+                let (x, o) = (wire_in(&map, 2)?, wire_out(&map, 3)?);
                 map[o] = Some(x);
             }
             "EQ" => {
@@ -398,7 +505,7 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
                     "1" => true,
                     t => return Err(tok_err(ln, 2, t, "EQ takes the constant 0 or 1")),
                 };
-                let o = wire_out(3)?;
+                let o = wire_out(&map, 3)?;
                 map[o] = Some(b.constant(v));
             }
             _ => {
@@ -409,7 +516,7 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
                     ins.push(wire_in(&map, i)?);
                 }
                 for i in 0..k {
-                    let o = wire_out(2 + 2 * k + i)?;
+                    let o = wire_out(&map, 2 + 2 * k + i)?;
                     map[o] = Some(b.and(ins[i], ins[k + i]));
                 }
             }
@@ -439,7 +546,9 @@ pub fn read(text: &str) -> Result<Circuit, FormatError> {
 /// defining it or uses a wire out of range.
 pub fn write(c: &Circuit, w: &mut impl Write) -> io::Result<()> {
     let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
-    let slots = c.wires as usize;
+    // Per-slot arrays sized by the slots in use, not the header's wire count
+    // (which a file may set to 2^30 at no cost to itself).
+    let slots = c.slots_used().min(c.wires) as usize;
     let n_in = c.input_bits();
     if n_in > c.wires as u64 {
         return Err(invalid(format!(

@@ -53,6 +53,12 @@
 //! out   z(out − prev), only for an explicit output
 //! ```
 //!
+//! A gate's output is a slot already in use or the next fresh one (`out ≤ hw`, as
+//! slot allocation and SSA numbering both give), so the slots in use never exceed
+//! the inputs plus the gates read so far. Readers, evaluators and statistics grow
+//! their per-slot arrays as gates arrive: a header claiming 2^30 wires costs nothing
+//! until gates use them.
+//!
 //! The writer picks the shorter coding of each operand (the first on a tie), the
 //! fewest bytes for each field and the first output mode that applies, so the same
 //! circuit always gives the same bytes. In SSA circuits every output is fresh and
@@ -72,9 +78,10 @@
 //! checking each (wires in range, operands defined before use, tracked in a bitset
 //! over the slots that grows only as slots are written), and at the end checks the
 //! gate count, the digest, that nothing follows it, and that every output wire was
-//! defined. Memory is bounded by the wire count (at most [`Limits::max_wires`]) and
-//! one gate block (at most [`MAX_BLOCK_BYTES`]); no count read from the file is used
-//! to allocate before it is checked.
+//! defined. Memory follows the gates read (the defined-slot bitset grows with the
+//! high-water mark, never past [`Limits::max_wires`]) plus one gate block (at most
+//! [`MAX_BLOCK_BYTES`]); no count read from the file is used to allocate. Input and
+//! output types must be ones the `.gnet` language can give ([`check_type`]).
 
 use super::FormatError;
 use crate::ir::{
@@ -682,6 +689,62 @@ impl<R: BufRead> Input<R> {
     }
 }
 
+/// Checks that a value of `width` bits can have type `ty`, by the rules of the
+/// `.gnet` language, which is what makes typed values: a fixed-point format has
+/// 2 to 32 bits and fewer fraction bits than bits; a shape has at least one
+/// dimension, none zero; a shaped fixed-point value is exactly its elements'
+/// bits, a shaped value without a format (binary, class index, thresholds) is 1
+/// to 32 bits per element; an unshaped fixed-point value is whole elements.
+/// Consumers that print or decode values by type can then trust it.
+pub fn check_type(ty: &ValueType, width: u64) -> Result<(), String> {
+    if let Some(f) = &ty.format {
+        if !(2..=32).contains(&f.bits) {
+            return Err(format!(
+                "fixed-point format of {} bits is not in 2..=32",
+                f.bits
+            ));
+        }
+        if f.frac >= f.bits {
+            return Err(format!(
+                "fixed-point format fixed({}, {}) has as many fraction bits as bits or more",
+                f.bits, f.frac
+            ));
+        }
+    }
+    let Some(shape) = &ty.shape else {
+        return match &ty.format {
+            Some(f) if !width.is_multiple_of(f.bits as u64) => Err(format!(
+                "{width} bits are not whole {}-bit elements",
+                f.bits
+            )),
+            _ => Ok(()),
+        };
+    };
+    if shape.is_empty() {
+        return Err("a shape needs at least one dimension".into());
+    }
+    if shape.contains(&0) {
+        return Err(format!("shape {shape:?} has a zero dimension"));
+    }
+    let elements = shape
+        .iter()
+        .try_fold(1u64, |p, &d| p.checked_mul(d as u64))
+        .filter(|&p| p <= width)
+        .ok_or_else(|| format!("shape {shape:?} has more elements than the {width} bits"))?;
+    match &ty.format {
+        Some(f) if elements * f.bits as u64 != width => Err(format!(
+            "shape {shape:?} of fixed({}, {}) takes {} bits, not {width}",
+            f.bits,
+            f.frac,
+            elements * f.bits as u64
+        )),
+        None if !width.is_multiple_of(elements) || width / elements > 32 => Err(format!(
+            "{width} bits are not 1 to 32 bits for each of the {elements} elements of shape {shape:?}"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn read_header<R: BufRead>(
     inp: &mut Input<R>,
     limits: &Limits,
@@ -760,7 +823,9 @@ fn read_header<R: BufRead>(
                 format!("the inputs take {input_bits} wires but the circuit has only {wires}"),
             ));
         }
+        let at = inp.offset();
         let ty = inp.value_type(ctx, limits)?;
+        check_type(&ty, bits as u64).map_err(|m| gcirc_err(ctx, at, m))?;
         inputs.push(InputSpec {
             name,
             owner,
@@ -814,7 +879,9 @@ fn read_header<R: BufRead>(
                 }
             });
         }
+        let at = inp.offset();
         let ty = inp.value_type(ctx, limits)?;
+        check_type(&ty, n as u64).map_err(|m| gcirc_err(ctx, at, m))?;
         outputs.push(OutputSpec {
             name,
             recipient,
@@ -898,41 +965,46 @@ pub struct GateReader<R: BufRead> {
 /// Gates decoded per batch: the decoder runs over a batch with its state in locals.
 const BATCH: usize = 512;
 
-/// Which wire slots hold a value: a bitset, inputs set from the start, grown (up to
-/// the wire count) as gates write higher slots.
+/// Which wire slots hold a value. Input slots `0..inputs` always do; the others are
+/// a bitset over slots `inputs..`, grown (up to the wire count) as gates write
+/// higher slots, so memory follows the gates read, not the header's counts.
 #[derive(Clone)]
 struct Defined {
+    inputs: u32,
     bits: Vec<u64>,
     words: usize,
 }
 
 impl Defined {
     fn new(input_bits: u32, wires: u32) -> Defined {
-        let mut bits = vec![u64::MAX; input_bits as usize / 64];
-        if input_bits & 63 != 0 {
-            bits.push((1 << (input_bits % 64)) - 1);
-        }
         Defined {
-            bits,
-            words: (wires as usize).div_ceil(64),
+            inputs: input_bits,
+            bits: Vec::new(),
+            words: (wires.saturating_sub(input_bits) as usize).div_ceil(64),
         }
     }
 
     #[inline(always)]
     fn get(&self, w: u32) -> bool {
+        let Some(k) = w.checked_sub(self.inputs) else {
+            return true;
+        };
         self.bits
-            .get((w >> 6) as usize)
-            .is_some_and(|x| (x >> (w & 63)) & 1 == 1)
+            .get((k >> 6) as usize)
+            .is_some_and(|x| (x >> (k & 63)) & 1 == 1)
     }
 
     /// Marks `w` defined; `w` must be below the wire count.
     #[inline(always)]
     fn set(&mut self, w: u32) {
-        let i = (w >> 6) as usize;
+        let Some(k) = w.checked_sub(self.inputs) else {
+            return;
+        };
+        let i = (k >> 6) as usize;
         if i >= self.bits.len() {
             self.grow(i);
         }
-        self.bits[i] |= 1 << (w & 63);
+        self.bits[i] |= 1 << (k & 63);
     }
 
     #[cold]
@@ -1008,7 +1080,8 @@ fn decode_fast(
         & (end <= block_end)
         & ((a as u64) < wires)
         & ((b as u64) < wires)
-        & ((out as u64) < wires);
+        & ((out as u64) < wires)
+        & (out <= c.hw);
     if !ok {
         return None;
     }
@@ -1046,6 +1119,8 @@ enum GateFault {
     Size(u8),
     Range(i64),
     Undefined(u32),
+    /// An output slot above the high-water mark (the output, the mark).
+    Skip(i64, i64),
 }
 
 /// 4 bytes at `p`, little-endian (zeros past the end of `buf`, which the slack
@@ -1220,6 +1295,9 @@ impl<R: BufRead> GateReader<R> {
         if out < 0 || out >= self.wires as i64 {
             return Err(GateFault::Range(out));
         }
+        if out > cur.hw {
+            return Err(GateFault::Skip(out, cur.hw));
+        }
         let out = out as u32;
         self.defined.set(out);
         self.cur = Cursor {
@@ -1242,6 +1320,9 @@ impl<R: BufRead> GateReader<R> {
                 self.wires
             ),
             GateFault::Undefined(w) => format!("wire {w} used before it is defined"),
+            GateFault::Skip(w, hw) => format!(
+                "the gate writes wire {w}, past the next fresh slot {hw} (slots must be used in order)"
+            ),
         };
         gcirc_err(&ctx, at, msg)
     }
@@ -1461,7 +1542,13 @@ impl<R: BufRead> Iterator for GateReader<R> {
 
 /// Reads and fully validates a `.gcirc` circuit.
 pub fn read(r: &mut impl BufRead) -> Result<Circuit, FormatError> {
-    let mut gr = GateReader::new(r)?;
+    read_with(r, Limits::default())
+}
+
+/// [`read`] with the given limits. The gate list grows as gates are read, so
+/// memory follows the file's size, not its header.
+pub fn read_with(r: &mut impl BufRead, limits: Limits) -> Result<Circuit, FormatError> {
+    let mut gr = GateReader::with_limits(r, limits)?;
     let mut gates = Vec::new();
     for g in gr.by_ref() {
         gates.push(g?);

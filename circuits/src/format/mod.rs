@@ -8,14 +8,16 @@
 //! Every reader validates what it reads and reports problems as a [`FormatError`]
 //! whose message names the problem and where it is: the byte offset for `.gcirc`,
 //! the line (and token) for Bristol. Readers never panic on bad input and never
-//! allocate from a count read from the file before checking it.
+//! allocate from a count read from the file: memory follows the bytes actually
+//! read, within [`Limits`] a caller can raise. Names and tokens quoted in errors
+//! are escaped ([`crate::text::escape`]), so a file cannot send terminal escapes.
 
 pub mod bristol;
 pub mod gcirc;
 
 use crate::ir::Circuit;
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 /// A circuit file format.
@@ -95,15 +97,10 @@ fn token_suffix(token: &Option<(usize, String)>) -> String {
     }
 }
 
-/// Text from a file quoted in an error message, cut to a readable length.
+/// Text from a file quoted in an error message: escaped and cut to a readable
+/// length ([`crate::text::quote`]).
 pub(crate) fn shorten(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
+    crate::text::quote(s)
 }
 
 impl FormatError {
@@ -118,20 +115,32 @@ impl FormatError {
     }
 }
 
-/// Reads a circuit file of either format (detected from the content). A `.gcirc`
-/// file is streamed and validated gate by gate; a Bristol file is read as text.
+/// The limits of both readers, for the functions that pick one from the content.
+/// The defaults suit any circuit this toolkit makes; raise them for bigger files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub gcirc: gcirc::Limits,
+    pub bristol: bristol::Limits,
+}
+
+/// Reads a circuit file of either format (detected from the content), with the
+/// default [`Limits`]. A `.gcirc` file is streamed and validated gate by gate; a
+/// Bristol file is read as text.
 pub fn read_file(path: &Path) -> Result<Circuit, FormatError> {
+    read_file_with(path, &Limits::default())
+}
+
+/// [`read_file`] with the given limits.
+pub fn read_file_with(path: &Path, limits: &Limits) -> Result<Circuit, FormatError> {
     let inner = || -> Result<Circuit, FormatError> {
         let file = std::fs::File::open(path)?;
         let mut r = BufReader::with_capacity(1 << 16, file);
         let head = r.fill_buf()?;
         match detect(head) {
-            Format::Gcirc => gcirc::read(&mut r),
+            Format::Gcirc => gcirc::read_with(&mut r, limits.gcirc.clone()),
             Format::Bristol => {
-                let mut bytes = Vec::new();
-                r.read_to_end(&mut bytes)?;
-                let text = bristol::utf8(&bytes)?;
-                bristol::read(text)
+                let text = bristol::read_text(&mut r, &limits.bristol)?;
+                bristol::read_with(&text, &limits.bristol)
             }
         }
     };
@@ -146,15 +155,20 @@ pub type GateStream = Box<dyn Iterator<Item = Result<crate::Gate, FormatError>>>
 /// end), so memory is per wire slot, not per gate; Bristol text is loaded whole.
 /// Stream errors name the file.
 pub fn open_gates(path: &Path) -> Result<(Circuit, GateStream), FormatError> {
+    open_gates_with(path, &Limits::default())
+}
+
+/// [`open_gates`] with the given limits.
+pub fn open_gates_with(path: &Path, limits: &Limits) -> Result<(Circuit, GateStream), FormatError> {
     let inner = || -> Result<(Circuit, GateStream), FormatError> {
         let file = std::fs::File::open(path)?;
         let mut r = BufReader::with_capacity(1 << 16, file);
         if detect(r.fill_buf()?) == Format::Bristol {
-            let mut c = read_file(path)?;
+            let mut c = read_file_with(path, limits)?;
             let gates = std::mem::take(&mut c.gates);
             return Ok((c, Box::new(gates.into_iter().map(Ok))));
         }
-        let gr = gcirc::GateReader::new(r)?;
+        let gr = gcirc::GateReader::with_limits(r, limits.gcirc.clone())?;
         let h = gr.header();
         let interface = Circuit {
             wires: h.wires,
@@ -175,7 +189,12 @@ pub fn open_gates(path: &Path) -> Result<(Circuit, GateStream), FormatError> {
 /// Statistics of a circuit file ([`crate::stats::Stats`]), streamed as by
 /// [`open_gates`].
 pub fn stats_file(path: &Path) -> Result<crate::stats::Stats, FormatError> {
-    let (interface, gates) = open_gates(path)?;
+    stats_file_with(path, &Limits::default())
+}
+
+/// [`stats_file`] with the given limits.
+pub fn stats_file_with(path: &Path, limits: &Limits) -> Result<crate::stats::Stats, FormatError> {
+    let (interface, gates) = open_gates_with(path, limits)?;
     crate::stats::Stats::of_stream(&interface, gates)
 }
 

@@ -140,9 +140,13 @@ pub fn lower<G: Sink>(
     net: &Network,
     weights: Option<&Weights>,
 ) -> Result<(), LowerError> {
-    if net.params_owner == ParamsOwner::Public && weights.is_none() {
+    // Weights are needed only if some layer has parameters: a network without a
+    // `params` line (public by default) and without weighted layers needs none.
+    let has_params = net.params().next().is_some();
+    if net.params_owner == ParamsOwner::Public && weights.is_none() && has_params {
         return Err(LowerError::MissingWeights(net.name.clone()));
     }
+    let no_weights = Weights::default();
     let mut vals: Vec<Option<Value<G::Bit>>> = vec![None; net.tensors.len()];
     for inp in &net.inputs {
         let t = &net.tensors[inp.tensor];
@@ -180,7 +184,7 @@ pub fn lower<G: Sink>(
             Params::Private(per_layer)
         }
         (ParamsOwner::Public, Some(w)) => Params::Public(w),
-        (ParamsOwner::Public, None) => unreachable!("checked above"),
+        (ParamsOwner::Public, None) => Params::Public(&no_weights),
     };
 
     let plan = Plan::new(net);
