@@ -65,6 +65,17 @@ impl HasInterface for Interface {
 }
 
 impl Interface {
+    /// The circuit of this interface and `gates`.
+    pub fn with_gates(self, gates: Vec<crate::ir::Gate>) -> Circuit {
+        Circuit {
+            inputs: self.inputs,
+            outputs: self.outputs,
+            gates,
+            wires: self.wires,
+            sections: self.sections,
+        }
+    }
+
     pub fn input_index(&self, name: &str) -> Option<usize> {
         self.inputs.iter().position(|i| i.name == name)
     }

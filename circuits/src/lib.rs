@@ -11,7 +11,6 @@ mod liveness;
 pub mod passes;
 pub mod random;
 pub mod stats;
-pub mod values;
 
 pub use builder::{Builder, Counter, GateCounts, LiveCounter, LiveCounts, UnusedRoots, Wire};
 pub use gates::{Gates, PlainBits, bits};

@@ -60,9 +60,16 @@ fn note(key: &str, value: &[u8]) -> Annotation {
 fn annotations_round_trip_in_version_2_and_change_the_digest() {
     let c = circuit();
     let plain = write(&c, Vec::new());
-    assert_eq!(plain, gcirc::to_bytes(&c), "no annotations: version 1 bytes");
+    assert_eq!(
+        plain,
+        gcirc::to_bytes(&c),
+        "no annotations: version 1 bytes"
+    );
     assert_eq!(u16::from_le_bytes([plain[8], plain[9]]), 1);
-    let notes = vec![note("garnet.network", b"network n {}"), note("x", &[0; 70_000])];
+    let notes = vec![
+        note("garnet.network", b"network n {}"),
+        note("x", &[0; 70_000]),
+    ];
     let bytes = write(&c, notes.clone());
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
     let mut r = GateReader::new(&bytes[..]).unwrap();
@@ -82,7 +89,10 @@ fn bad_annotations_are_clear_errors() {
     // Cut inside the annotation's value.
     let at = bytes.windows(6).position(|w| w == b"abcdef").unwrap();
     let e = GateReader::new(&bytes[..at + 3]).unwrap_err().to_string();
-    assert!(e.contains("annotation 0") && e.contains("end of file"), "{e}");
+    assert!(
+        e.contains("annotation 0") && e.contains("end of file"),
+        "{e}"
+    );
     // A length beyond the limit: the byte before the value is its length.
     let mut big = bytes[..at - 1].to_vec();
     big.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);

@@ -365,7 +365,10 @@ mod tests {
         )
         .unwrap_err();
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         assert!(e.to_string().contains(&addr.to_string()), "{e}");
     }

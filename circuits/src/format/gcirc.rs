@@ -369,7 +369,15 @@ impl<W: Write> Writer<W> {
         annotations: &[Annotation],
     ) -> io::Result<Writer<W>> {
         let mut buf = Vec::new();
-        put_header(&mut buf, wires, gates, inputs, outputs, sections, annotations);
+        put_header(
+            &mut buf,
+            wires,
+            gates,
+            inputs,
+            outputs,
+            sections,
+            annotations,
+        );
         let mut w = Writer {
             out,
             hasher: Sha256::new(),

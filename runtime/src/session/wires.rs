@@ -80,7 +80,8 @@ pub(super) fn check_output_wires(c: &(impl HasInterface + ?Sized)) -> Result<(),
             {
                 return Err(SessionError::Input(format!(
                     "output `{}` names wire {w}, but the circuit has {} wire slots",
-                    o.name, c.wires()
+                    o.name,
+                    c.wires()
                 )));
             }
         }
@@ -117,7 +118,11 @@ pub(super) fn read_bits(ch: &mut dyn Channel, n: usize) -> Result<Vec<bool>, Ses
 }
 
 /// Assembles the outputs `party` learns from `value(wire)`.
-fn decode(c: &(impl HasInterface + ?Sized), party: Party, mut value: impl FnMut(u32) -> bool) -> Vec<Option<Vec<bool>>> {
+fn decode(
+    c: &(impl HasInterface + ?Sized),
+    party: Party,
+    mut value: impl FnMut(u32) -> bool,
+) -> Vec<Option<Vec<bool>>> {
     c.outputs()
         .iter()
         .map(|o| {
