@@ -124,8 +124,8 @@ mod tests {
     #[test]
     fn sources_round_trip_relative_to_their_directory() {
         let mut s = Sources::new();
-        s.add("nets/a/main.gnet".into(), "main");
-        s.add("nets/lib/x.gnet".into(), "x");
+        s.add("nets/a/main.gnet", "main");
+        s.add("nets/lib/x.gnet", "x");
         let ns = NetworkSource::from_sources(&s);
         assert_eq!(
             ns.files,

@@ -12,6 +12,9 @@ use garnet_compiler::inputs::InputKind;
 use garnet_compiler::ir::{Network, ParamsOwner};
 use std::path::PathBuf;
 
+/// One bit vector per circuit input (empty for the other party's): one inference.
+pub type Inputs = Vec<Vec<bool>>;
+
 /// The circuit party that provides a network input.
 pub fn circuit_party(p: garnet_compiler::ir::Party) -> Party {
     match p {
@@ -188,10 +191,7 @@ impl Model {
 
     /// Splits the assignments of one command playing both parties (`garnet run`)
     /// into the garbler's fixed inputs and the evaluator's inputs per inference.
-    pub fn split_inputs(
-        &self,
-        assignments: &[String],
-    ) -> Result<(Vec<Vec<bool>>, Vec<Vec<Vec<bool>>>)> {
+    pub fn split_inputs(&self, assignments: &[String]) -> Result<(Inputs, Vec<Inputs>)> {
         let owner = |a: &String| -> Option<Party> {
             let name = assigned_name(a);
             match &self.network {
