@@ -44,7 +44,7 @@ fn garbler_once(
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
     let first = lines.next().expect("the garbler printed nothing").unwrap();
     let addr = first
-        .strip_prefix("garbler: listening on ")
+        .strip_prefix("garbler: ready, listening on ")
         .unwrap_or_else(|| panic!("unexpected: {first}"))
         .trim()
         .to_string();

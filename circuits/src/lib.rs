@@ -5,6 +5,7 @@ pub mod builder;
 pub mod eval;
 pub mod format;
 pub mod gates;
+pub mod interface;
 pub mod ir;
 mod liveness;
 pub mod passes;
@@ -12,10 +13,10 @@ pub mod random;
 pub mod stats;
 pub mod testing;
 pub mod text;
-pub mod values;
 
 pub use builder::{Builder, Counter, GateCounts, LiveCounter, LiveCounts, UnusedRoots, Wire};
 pub use gates::{Gates, PlainBits, bits};
+pub use interface::{HasInterface, Interface};
 pub use ir::{
     Circuit, FixedFormat, Gate, InputSpec, Op, OutBit, OutputSpec, Party, Recipient, Section,
     ValueType,

@@ -632,6 +632,16 @@ pub fn optimize_into_gcirc<W: std::io::Write>(
     b: crate::builder::Builder,
     out: W,
 ) -> std::io::Result<StreamSummary> {
+    optimize_into_gcirc_annotated(b, Vec::new(), out)
+}
+
+/// [`optimize_into_gcirc`] with annotations in the header (a version 2 file when
+/// there are any).
+pub fn optimize_into_gcirc_annotated<W: std::io::Write>(
+    b: crate::builder::Builder,
+    annotations: Vec<crate::format::gcirc::Annotation>,
+    out: W,
+) -> std::io::Result<StreamSummary> {
     use crate::format::gcirc;
     let parts = b.into_parts();
     let live = liveness(&parts);
@@ -661,6 +671,7 @@ pub fn optimize_into_gcirc<W: std::io::Write>(
         inputs: parts.inputs.clone(),
         outputs,
         sections: live.sections.clone(),
+        annotations,
     };
     let mut w = gcirc::Writer::new(out, &header)?;
     let mut and_gates = 0u64;

@@ -7,7 +7,9 @@ use crate::lower::{self, LowerError, param_inputs, party, recipient, value_type}
 use crate::weights::Weights;
 use garnet_circuits::bits::{from_i128, to_i128, to_u128};
 use garnet_circuits::passes::StreamSummary;
-use garnet_circuits::{Builder, Circuit, GateCounts, InputSpec, OutBit, OutputSpec, Party, passes};
+use garnet_circuits::{
+    Builder, Circuit, GateCounts, HasInterface, InputSpec, OutBit, OutputSpec, Party, passes,
+};
 use std::collections::BTreeMap;
 
 /// Errors of compiling, counting and input/output conversion.
@@ -148,18 +150,24 @@ pub fn interface(net: &Network) -> Circuit {
     }
 }
 
-fn check_interface(net: &Network, circuit: &Circuit) -> Result<(), CompileError> {
+fn check_interface(
+    net: &Network,
+    circuit: &(impl HasInterface + ?Sized),
+) -> Result<(), CompileError> {
     let want = interface(net);
-    let sig = |c: &Circuit| -> Vec<(String, Party, u32)> {
-        c.inputs
-            .iter()
+    let sig = |c: &[InputSpec]| -> Vec<(String, Party, u32)> {
+        c.iter()
             .map(|i| (i.name.clone(), i.owner, i.bits))
             .collect()
     };
-    if sig(&want) != sig(circuit) {
+    if sig(&want.inputs) != sig(circuit.inputs()) {
         return Err(CompileError::Interface {
             network: net.name.clone(),
-            problem: format!("inputs {:?}, expected {:?}", sig(circuit), sig(&want)),
+            problem: format!(
+                "inputs {:?}, expected {:?}",
+                sig(circuit.inputs()),
+                sig(&want.inputs)
+            ),
         });
     }
     Ok(())
@@ -170,7 +178,7 @@ fn check_interface(net: &Network, circuit: &Circuit) -> Result<(), CompileError>
 /// parameters) the parameter tensors from `weights`.
 pub fn circuit_inputs(
     net: &Network,
-    circuit: &Circuit,
+    circuit: &(impl HasInterface + ?Sized),
     weights: Option<&Weights>,
     inputs: &[Vec<i64>],
 ) -> Result<Vec<Vec<bool>>, CompileError> {
@@ -182,7 +190,7 @@ pub fn circuit_inputs(
             got: inputs.len(),
         });
     }
-    let mut out = Vec::with_capacity(circuit.inputs.len());
+    let mut out = Vec::with_capacity(circuit.inputs().len());
     for (inp, v) in net.inputs.iter().zip(inputs) {
         let t = &net.tensors[inp.tensor];
         out.push(tensor_bits(&t.name, v, t.len(), t.format)?);
@@ -202,14 +210,14 @@ pub fn circuit_inputs(
 /// The inputs `party` provides, by name, in circuit order (see [`circuit_inputs`]).
 pub fn party_inputs(
     net: &Network,
-    circuit: &Circuit,
+    circuit: &(impl HasInterface + ?Sized),
     party: Party,
     weights: Option<&Weights>,
     inputs: &[Vec<i64>],
 ) -> Result<Vec<(String, Vec<bool>)>, CompileError> {
     let all = circuit_inputs(net, circuit, weights, inputs)?;
     Ok(circuit
-        .inputs
+        .inputs()
         .iter()
         .zip(all)
         .filter(|(spec, _)| spec.owner == party)

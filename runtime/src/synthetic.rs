@@ -8,7 +8,9 @@
 //! with an input bit, ping-ponging between two banks of `width` slots. The evaluator
 //! learns the last layer.
 
-use garnet_circuits::{Circuit, Gate, InputSpec, OutBit, OutputSpec, Party, Recipient, ValueType};
+use garnet_circuits::{
+    Gate, InputSpec, Interface, OutBit, OutputSpec, Party, Recipient, ValueType,
+};
 use sha2::{Digest, Sha256};
 
 /// A synthetic circuit's shape.
@@ -36,8 +38,8 @@ impl AndLayers {
         self.ands() + (self.layers - 1) * self.width as u64
     }
 
-    /// Inputs, outputs and wire count; no gates (stream them with [`AndLayers::gates_iter`]).
-    pub fn meta(&self) -> Circuit {
+    /// Inputs, outputs and wire count (stream the gates with [`AndLayers::gates_iter`]).
+    pub fn interface(&self) -> Interface {
         let w = self.width;
         let input = |name: &str, owner| InputSpec {
             name: name.into(),
@@ -46,7 +48,7 @@ impl AndLayers {
             ty: ValueType::default(),
         };
         let last_bank = self.bank(self.layers - 1);
-        Circuit {
+        Interface {
             inputs: vec![input("x", Party::Garbler), input("y", Party::Evaluator)],
             outputs: vec![OutputSpec {
                 name: "z".into(),
@@ -54,7 +56,7 @@ impl AndLayers {
                 bits: (0..w).map(|i| OutBit::Wire(last_bank + i)).collect(),
                 ty: ValueType::default(),
             }],
-            gates: Vec::new(),
+            gates: self.gates(),
             // x, y, two banks, one scratch bank for the XORs.
             wires: 5 * w,
             sections: Vec::new(),
@@ -223,8 +225,7 @@ mod tests {
             width: 16,
             layers: 5,
         };
-        let mut c = s.meta();
-        c.gates = s.gates_iter().collect();
+        let c = s.interface().with_gates(s.gates_iter().collect());
         assert_eq!(c.gates.len() as u64, s.gates());
         assert_eq!(c.and_count(), s.ands());
         garnet_circuits::passes::validate(&c).unwrap();

@@ -70,6 +70,46 @@ impl TcpChannel {
         ))
     }
 
+    /// Connects to `addr`, retrying with exponential backoff (50 ms doubling to
+    /// 1 s) until `connect_timeout` has passed, so a client started before its
+    /// server (still loading a large circuit, say) waits instead of failing with
+    /// `Connection refused`. `waiting` is called once, at the first failed attempt,
+    /// to tell the user. The error after the deadline names the address, how long
+    /// it waited and the last failure.
+    pub fn connect_retry(
+        addr: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+        waiting: impl FnOnce(&io::Error),
+    ) -> io::Result<TcpChannel> {
+        let start = std::time::Instant::now();
+        let mut waiting = Some(waiting);
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let left = connect_timeout.saturating_sub(start.elapsed());
+            let attempt = left.clamp(Duration::from_millis(10), Duration::from_secs(5));
+            let e = match TcpChannel::connect(addr, attempt, timeout) {
+                Ok(ch) => return Ok(ch),
+                Err(e) => e,
+            };
+            let left = connect_timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no server accepted a connection at {addr} within {:.1} s (--connect-timeout); last attempt: {e}",
+                        connect_timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            if let Some(w) = waiting.take() {
+                w(&e);
+            }
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
     }
@@ -155,6 +195,9 @@ pub struct ServeOptions {
     pub limit: Option<u64>,
     /// Read/write timeout of each session's channel.
     pub timeout: Duration,
+    /// When set (by a signal handler, say), stop accepting, let the running
+    /// sessions finish, and return: a graceful shutdown.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for ServeOptions {
@@ -163,6 +206,7 @@ impl Default for ServeOptions {
             max_sessions: 4,
             limit: None,
             timeout: DEFAULT_TIMEOUT,
+            stop: None,
         }
     }
 }
@@ -170,7 +214,7 @@ impl Default for ServeOptions {
 /// Accepts connections on `listener` and runs `handler` for each on its own thread,
 /// at most `opts.max_sessions` at once. A failing session (the handler reports its
 /// own errors) never stops the server. Returns the number of sessions served once
-/// `opts.limit` is reached and every session has finished.
+/// `opts.limit` is reached or `opts.stop` is set, and every session has finished.
 pub fn serve<F>(
     listener: &std::net::TcpListener,
     opts: &ServeOptions,
@@ -185,23 +229,41 @@ where
     let max = opts.max_sessions.max(1);
     let mut served = 0u64;
     let mut threads = Vec::new();
-    while opts.limit.is_none_or(|l| served < l) {
+    let stopping = || {
+        opts.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    // With a stop flag, accept polls so that the flag is seen within 50 ms.
+    let poll = opts.stop.is_some();
+    listener.set_nonblocking(poll)?;
+    while opts.limit.is_none_or(|l| served < l) && !stopping() {
         {
             let (lock, cv) = &*active;
             let mut n = lock.lock().unwrap_or_else(|e| e.into_inner());
             while *n >= max {
-                n = cv.wait(n).unwrap_or_else(|e| e.into_inner());
+                n = cv
+                    .wait_timeout(n, Duration::from_millis(50))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
         }
         let stream = match listener.accept() {
             Ok((s, _)) => s,
+            Err(e) if poll && e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
-        let ch = match TcpChannel::new(stream, opts.timeout) {
+        let ch = match stream
+            .set_nonblocking(false)
+            .and_then(|()| TcpChannel::new(stream, opts.timeout))
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("cannot set up a connection: {e}");
@@ -268,6 +330,47 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(3));
         drop(c);
         t.join().unwrap();
+    }
+
+    #[test]
+    fn connect_retry_waits_for_a_late_server_and_gives_up_after_the_timeout() {
+        // Find a free port, then listen on it only after the client has started.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let l = TcpListener::bind(addr).unwrap();
+            let (s, _) = l.accept().unwrap();
+            drop(s);
+        });
+        let mut waited = 0;
+        let c = TcpChannel::connect_retry(
+            &addr.to_string(),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            |_| waited += 1,
+        );
+        assert!(c.is_ok(), "{:?}", c.err());
+        assert_eq!(waited, 1);
+        late.join().unwrap();
+        // Nobody comes: an error after about the timeout, naming the address.
+        let start = std::time::Instant::now();
+        let e = TcpChannel::connect_retry(
+            &addr.to_string(),
+            Duration::from_millis(400),
+            Duration::from_secs(1),
+            |_| {},
+        )
+        .unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
     }
 
     #[test]

@@ -2,14 +2,15 @@
 
 use anyhow::{Context, Result};
 use garnet_circuits::format::{Format, write_file};
-use garnet_circuits::passes::{StreamSummary, optimize_into_gcirc};
 use garnet_circuits::stats::Stats;
+use garnet_infer::model::{StreamSummary, compile_gcirc, load_network, weights_for_compile};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The network source (.gnet).
+    /// The network source (.gnet). The .gcirc holds the circuit and the network's
+    /// source, so it can be served, queried and evaluated like the .gnet.
     pub file: PathBuf,
     /// Output circuit; default: the source's name with the extension .gcirc.
     #[arg(short = 'o', long = "output", value_name = "NET.gcirc")]
@@ -30,50 +31,14 @@ pub fn run(args: Args) -> Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| args.file.with_extension("gcirc"));
-    if args.bristol.is_none() && !args.stats {
-        return run_streaming(&args, &out);
-    }
-    // Bristol text and statistics need the whole circuit in memory.
-    let c = super::network::compile(&args.file, args.weights.as_deref())?;
-    let full = match &c.gcirc {
-        Some(bytes) => garnet_circuits::format::gcirc::read(&mut &bytes[..])
-            .context("the compiled circuit does not read back")?,
-        None => c.circuit,
-    };
-    write_file(&out, &full, Format::Gcirc)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    eprintln!(
-        "wrote {} ({} gates, {} AND, {} wires)",
-        out.display(),
-        full.gates.len(),
-        full.and_count(),
-        full.wires
-    );
-    if let Some(b) = &args.bristol {
-        write_file(b, &full, Format::Bristol)
-            .with_context(|| format!("cannot write {}", b.display()))?;
-        eprintln!("wrote {}", b.display());
-    }
-    if args.stats {
-        println!("{}", args.file.display());
-        print!("{}", Stats::of(&full));
-    }
-    Ok(())
-}
-
-/// Only the `.gcirc` file: the passes stream over the builder's compact gate store
-/// and the file is written gate by gate, in bounded memory (same bytes as the
-/// in-memory path).
-fn run_streaming(args: &Args, out: &Path) -> Result<()> {
-    let net = super::network::load_network(&args.file)?;
-    let w = super::network::weights_for_compile(&net, args.weights.as_deref())?;
-    let b = garnet_compiler::lower_to_builder(&net, w.as_ref())
-        .with_context(|| format!("cannot compile {}", args.file.display()))?;
-    drop(w);
-    let write = || -> std::io::Result<StreamSummary> {
-        let file = std::fs::File::create(out)?;
+    let (net, source) = load_network(&args.file)?;
+    let w = weights_for_compile(&net, args.weights.as_deref())?;
+    // The passes stream over the builder's compact gate store and the file is
+    // written gate by gate, in bounded memory, with the network's source in it.
+    let write = || -> Result<StreamSummary> {
+        let file = std::fs::File::create(&out)?;
         let mut bw = std::io::BufWriter::with_capacity(1 << 16, file);
-        let summary = optimize_into_gcirc(b, &mut bw)?;
+        let summary = compile_gcirc(&net, &source, w.as_ref(), &mut bw)?;
         bw.flush()?;
         Ok(summary)
     };
@@ -85,5 +50,20 @@ fn run_streaming(args: &Args, out: &Path) -> Result<()> {
         s.and_gates,
         s.wires
     );
+    if args.bristol.is_none() && !args.stats {
+        return Ok(());
+    }
+    // Bristol text and statistics need the whole circuit in memory.
+    let full = garnet_circuits::format::read_file(&out)
+        .with_context(|| format!("cannot read back {}", out.display()))?;
+    if let Some(b) = &args.bristol {
+        write_file(b, &full, Format::Bristol)
+            .with_context(|| format!("cannot write {}", b.display()))?;
+        eprintln!("wrote {}", b.display());
+    }
+    if args.stats {
+        println!("{}", args.file.display());
+        print!("{}", Stats::of(&full));
+    }
     Ok(())
 }

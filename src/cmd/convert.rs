@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<()> {
             ),
         },
     };
-    let circuit = super::load::circuit(&args.input)?;
+    let circuit = garnet_circuits::format::read_file(&args.input).context("cannot load circuit")?;
     write_file(&args.output, &circuit, format)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!(

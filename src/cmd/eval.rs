@@ -1,24 +1,31 @@
 //! `garnet eval`: plaintext evaluation of a circuit, no cryptography.
 
 use anyhow::{Context, Result};
-use garnet_circuits::values::{collect_inputs, to_decimal, to_hex, to_signed_decimal};
-use std::path::PathBuf;
+use garnet_circuits::format::Format;
+use garnet_compiler::ir::Network;
+use garnet_compiler::weights::Weights;
+use garnet_infer::Model;
+use garnet_infer::inputs::load_party_samples;
+use garnet_infer::model::{is_network, load_network, weights_for_eval};
+use garnet_infer::values::collect_inputs;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A circuit file: .gcirc or Bristol (inputs named in0, in1, …; outputs out0, …),
-    /// or a network (.gnet), compiled in memory.
+    /// or a network: a .gnet (compiled in memory) or the .gcirc compiled from one.
     pub file: PathBuf,
     /// For a circuit: NAME=VALUE, with VALUE decimal (negative = two's complement), 0x… or
-    /// 0b…; integer bit i of VALUE goes to the value's wire i. For a network: NAME=FILE, a
-    /// JSON array, .npy or CSV of real numbers, quantized to the input's format; a file
-    /// may hold several samples (an .npy of shape [k, …], k CSV rows), each evaluated.
+    /// 0b…; integer bit i of VALUE goes to the value's wire i (inputs of no bits need
+    /// none). For a network: NAME=FILE, a JSON array, .npy or CSV of real numbers,
+    /// quantized to the input's format; a file may hold several samples (an .npy of
+    /// shape [k, …], k CSV rows), each evaluated.
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
-    /// Weights of a .gnet network (.safetensors).
+    /// Weights of a network (.safetensors).
     #[arg(long, value_name = "W.safetensors")]
     pub weights: Option<PathBuf>,
-    /// For a .gnet: run the plaintext reference interpreter instead of the circuit.
+    /// For a network: run the plaintext reference interpreter instead of the circuit.
     #[arg(long)]
     pub reference: bool,
     /// Print JSON instead of text (circuit: `{"outputs": {NAME: "0x…"}}`; network:
@@ -28,11 +35,29 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if super::network::is_network(&args.file) {
-        return run_network(args);
+    if is_network(&args.file) {
+        let (net, source) = load_network(&args.file)?;
+        let w = weights_for_eval(&net, args.weights.as_deref())?;
+        if args.reference {
+            return run_network(&args, &net, &w, None);
+        }
+        let m = Model::compile(&args.file, net.clone(), &source, Some(w.clone()))?;
+        return run_network(&args, &net, &w, Some(&m));
+    }
+    if is_gcirc(&args.file) {
+        let m = Model::open(&args.file, args.weights.as_deref())?;
+        if let Some(b) = &m.network {
+            let w = match &b.weights {
+                Some(w) => w.clone(),
+                None => weights_for_eval(&b.net, None)?,
+            };
+            return run_network(&args, &b.net, &w, (!args.reference).then_some(&m));
+        }
     }
     if args.reference || args.weights.is_some() {
-        anyhow::bail!("--reference and --weights apply to .gnet networks only");
+        anyhow::bail!(
+            "--reference and --weights apply to networks (a .gnet or the .gcirc compiled from one) only"
+        );
     }
     // Streamed: a circuit of any size in memory per wire slot.
     let (circuit, gates) =
@@ -42,73 +67,60 @@ pub fn run(args: Args) -> Result<()> {
     for g in gates {
         ev.gate(&g.context("cannot load circuit")?);
     }
-    print_outputs(&circuit, &ev.sample_outputs(&circuit), args.json)
-}
-
-/// Prints outputs as hex and decimal, or as JSON; shared with the two-party commands.
-pub fn print_outputs(
-    circuit: &garnet_circuits::Circuit,
-    outputs: &[Vec<bool>],
-    json: bool,
-) -> Result<()> {
-    let named: Vec<(&str, &Vec<bool>)> = circuit
+    let outs = ev.sample_outputs(&circuit);
+    let named: Vec<(String, Vec<bool>)> = circuit
         .outputs
         .iter()
-        .map(|o| o.name.as_str())
-        .zip(outputs)
+        .map(|o| o.name.clone())
+        .zip(outs)
         .collect();
-    if json {
-        let map: serde_json::Map<String, serde_json::Value> = named
-            .iter()
-            .map(|(n, v)| (n.to_string(), serde_json::Value::String(to_hex(v))))
-            .collect();
-        println!("{}", serde_json::json!({ "outputs": map }));
-    } else {
-        for (name, bits) in named {
-            let signed = to_signed_decimal(bits);
-            let unsigned = to_decimal(bits);
-            if signed == unsigned {
-                println!("{name} = {} = {unsigned}", to_hex(bits));
-            } else {
-                println!("{name} = {} = {unsigned} (signed {signed})", to_hex(bits));
-            }
-        }
-    }
-    Ok(())
+    crate::cmd::print::circuit(&named, args.json)
 }
 
-/// `garnet eval NET.gnet`: compile in memory and evaluate, or run the reference, on
-/// every sample of the input files (64 per pass over the circuit).
-fn run_network(args: Args) -> Result<()> {
-    use super::network as n;
-    let net = n::load_network(&args.file)?;
-    let weights = n::weights_for_eval(&net, args.weights.as_deref())?;
-    let samples = n::load_party_samples(&net, &args.inputs, None)?;
-    let outputs = if args.reference {
-        samples
+/// True if the file starts with the `.gcirc` magic number.
+fn is_gcirc(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .is_ok_and(|n| garnet_circuits::format::detect(&head[..n]) == Format::Gcirc)
+}
+
+/// A network on every sample of the input files: the circuit `m` (64 samples per
+/// pass over its gates, with `w` bound) or, without it, the layer-IR interpreter.
+fn run_network(args: &Args, net: &Network, w: &Weights, m: Option<&Model>) -> Result<()> {
+    let samples = load_party_samples(net, &args.inputs, None)?;
+    let outputs = match m {
+        Some(m) => {
+            let bits = samples
+                .iter()
+                .map(|s| {
+                    Ok(garnet_compiler::circuit_inputs(
+                        net,
+                        &m.interface,
+                        Some(w),
+                        s,
+                    )?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            m.eval_many(&bits)?
+                .iter()
+                .map(|out| Ok(garnet_compiler::decode_outputs(net, out)?))
+                .collect::<Result<Vec<_>>>()?
+        }
+        None => samples
             .iter()
             .map(|inputs| {
-                let vals = garnet_compiler::reference::run(&net, &weights, inputs)
+                let vals = garnet_compiler::reference::run(net, w, inputs)
                     .context("the reference interpreter failed")?;
-                Ok(garnet_compiler::reference::outputs(&net, &vals))
+                Ok(garnet_compiler::reference::outputs(net, &vals))
             })
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        let c = n::compile_bound(&args.file, net.clone(), Some(weights))?;
-        let bits = samples
-            .iter()
-            .map(|s| c.input_bits(s))
-            .collect::<Result<Vec<_>>>()?;
-        c.eval_many(&bits)?
-            .iter()
-            .map(|out| Ok(garnet_compiler::decode_outputs(&c.net, out)?))
-            .collect::<Result<Vec<_>>>()?
+            .collect::<Result<Vec<_>>>()?,
     };
     for (j, o) in outputs.iter().enumerate() {
         if outputs.len() > 1 && !args.json {
             println!("sample {}:", j + 1);
         }
-        n::print_outputs(&net, o, args.json)?;
+        crate::cmd::print::network(net, o, args.json)?;
     }
     Ok(())
 }

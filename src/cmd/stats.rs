@@ -20,11 +20,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let stats = if super::network::is_network(&args.file) {
+    let stats = if garnet_infer::model::is_network(&args.file) {
         // Lower onto the live-gate counter: the compiled circuit's counts exactly,
         // but no circuit is built, so depths and peak live wires are unknown.
-        let net = super::network::load_network(&args.file)?;
-        let w = super::network::weights_for_compile(&net, args.weights.as_deref())?;
+        let (net, _) = garnet_infer::model::load_network(&args.file)?;
+        let w = garnet_infer::model::weights_for_compile(&net, args.weights.as_deref())?;
         let (counts, sections) = garnet_compiler::count(&net, w.as_ref())
             .with_context(|| format!("cannot lower {}", args.file.display()))?;
         Stats::from_counts(

@@ -1,4 +1,4 @@
-//! The `.gcirc` binary circuit format, version 1.
+//! The `.gcirc` binary circuit format, versions 1 and 2.
 //!
 //! # Layout
 //!
@@ -17,6 +17,8 @@
 //!            1 evaluator, 2 both), bit count, the bits (0 = constant false,
 //!            1 = constant true, w + 2 = wire w), type
 //! sections   count, then per section: name, first gate, end gate (exclusive)
+//! annotations  version 2 only: count, then per annotation: key (a name), byte
+//!            length, the bytes (see [`Annotation`])
 //! gate blocks  repeated: gate count n ≥ 1, byte length L, then L bytes holding n
 //!            gate records; a gate count of 0 ends the gates
 //! digest     32 bytes: SHA-256 of every byte before it
@@ -94,8 +96,22 @@ use std::io::{self, BufRead, Write};
 
 /// The first 8 bytes of every `.gcirc` file.
 pub const MAGIC: [u8; 8] = *b"\x89GCIRC\r\n";
-/// The format version this module writes and reads.
-pub const VERSION: u16 = 1;
+/// The newest format version this module writes and reads: version 2 adds
+/// annotations after the sections. A header without annotations is written as
+/// version 1, so plain circuits keep their bytes and digests.
+pub const VERSION: u16 = 2;
+/// The largest annotation a reader accepts, in bytes.
+pub const MAX_ANNOTATION_BYTES: u64 = 16 << 20;
+
+/// Named bytes a `.gcirc` file carries for the tools that wrote it, covered by the
+/// digest (so both parties of a session agree on them). garnet's compiler stores a
+/// network's source here (`garnet.network`), which lets a compiled network bind
+/// weights and decode its outputs without the `.gnet` file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Annotation {
+    pub key: String,
+    pub value: Vec<u8>,
+}
 /// The largest gate block a reader accepts (the writer makes blocks of about 64 KiB).
 pub const MAX_BLOCK_BYTES: u64 = 1 << 20;
 
@@ -259,9 +275,11 @@ fn put_header(
     inputs: &[InputSpec],
     outputs: &[OutputSpec],
     sections: &[Section],
+    annotations: &[Annotation],
 ) {
+    let version: u16 = if annotations.is_empty() { 1 } else { 2 };
     buf.extend_from_slice(&MAGIC);
-    buf.extend_from_slice(&VERSION.to_le_bytes());
+    buf.extend_from_slice(&version.to_le_bytes());
     put_varint(buf, wires as u64);
     put_varint(buf, gates);
     put_varint(buf, inputs.len() as u64);
@@ -300,6 +318,14 @@ fn put_header(
         put_varint(buf, sec.gates.start);
         put_varint(buf, sec.gates.end);
     }
+    if !annotations.is_empty() {
+        put_varint(buf, annotations.len() as u64);
+        for a in annotations {
+            put_name(buf, &a.key);
+            put_varint(buf, a.value.len() as u64);
+            buf.extend_from_slice(&a.value);
+        }
+    }
 }
 
 /// Writes a `.gcirc` file gate by gate: [`Writer::new`] writes the header (which
@@ -327,7 +353,7 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
 
 impl<W: Write> Writer<W> {
     /// Writes the header: `header.gates` gates must follow. `header.version` is
-    /// ignored (the writer always writes [`VERSION`]).
+    /// ignored (the writer writes version 1 without annotations, 2 with them).
     pub fn new(out: W, header: &Header) -> io::Result<Writer<W>> {
         Writer::with_parts(
             out,
@@ -336,6 +362,7 @@ impl<W: Write> Writer<W> {
             &header.inputs,
             &header.outputs,
             &header.sections,
+            &header.annotations,
         )
     }
 
@@ -346,9 +373,18 @@ impl<W: Write> Writer<W> {
         inputs: &[InputSpec],
         outputs: &[OutputSpec],
         sections: &[Section],
+        annotations: &[Annotation],
     ) -> io::Result<Writer<W>> {
         let mut buf = Vec::new();
-        put_header(&mut buf, wires, gates, inputs, outputs, sections);
+        put_header(
+            &mut buf,
+            wires,
+            gates,
+            inputs,
+            outputs,
+            sections,
+            annotations,
+        );
         let mut w = Writer {
             out,
             hasher: Sha256::new(),
@@ -418,6 +454,7 @@ fn encode<W: Write>(c: &Circuit, out: &mut W) -> io::Result<[u8; 32]> {
         &c.inputs,
         &c.outputs,
         &c.sections,
+        &[],
     )?;
     for g in &c.gates {
         w.write_gate(g)?;
@@ -482,6 +519,8 @@ pub struct Header {
     pub inputs: Vec<InputSpec>,
     pub outputs: Vec<OutputSpec>,
     pub sections: Vec<Section>,
+    /// Empty in version 1 files.
+    pub annotations: Vec<Annotation>,
 }
 
 impl Header {
@@ -774,11 +813,11 @@ fn read_header<R: BufRead>(
     let lo = inp.byte(ctx, "the version")?;
     let hi = inp.byte(ctx, "the version")?;
     let version = u16::from_le_bytes([lo, hi]);
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(gcirc_err(
             ctx,
             at,
-            format!("unsupported version {version} (this build reads version {VERSION})"),
+            format!("unsupported version {version} (this build reads versions 1 to {VERSION})"),
         ));
     }
     let at = inp.offset();
@@ -915,6 +954,11 @@ fn read_header<R: BufRead>(
             gates: start..end,
         });
     }
+    let annotations = if version >= 2 {
+        read_annotations(inp, limits)?
+    } else {
+        Vec::new()
+    };
     let header = Header {
         version,
         wires,
@@ -922,8 +966,54 @@ fn read_header<R: BufRead>(
         inputs,
         outputs,
         sections,
+        annotations,
     };
     Ok((header, offsets))
+}
+
+/// The annotations of a version 2 header: unique keys, each value at most
+/// [`MAX_ANNOTATION_BYTES`], read in chunks so memory follows the bytes present.
+fn read_annotations<R: BufRead>(
+    inp: &mut Input<R>,
+    limits: &Limits,
+) -> Result<Vec<Annotation>, FormatError> {
+    let n = inp.count("header", "annotations", limits)?;
+    let mut out: Vec<Annotation> = Vec::new();
+    for i in 0..n {
+        let ctx = &format!("annotation {i}");
+        let at = inp.offset();
+        let key = inp.name(ctx, limits)?;
+        if out.iter().any(|a| a.key == key) {
+            let k = super::shorten(&key);
+            return Err(gcirc_err(ctx, at, format!("duplicate annotation `{k}`")));
+        }
+        let at = inp.offset();
+        let len = inp.varint(ctx, "an annotation length")?;
+        if len > MAX_ANNOTATION_BYTES {
+            return Err(gcirc_err(
+                ctx,
+                at,
+                format!("annotation of {len} bytes exceeds the limit of {MAX_ANNOTATION_BYTES}"),
+            ));
+        }
+        let mut value = Vec::new();
+        let mut left = len as usize;
+        while left > 0 {
+            let chunk = left.min(1 << 16);
+            if !inp.ensure(chunk, ctx)? {
+                return Err(gcirc_err(
+                    ctx,
+                    inp.offset(),
+                    format!("unexpected end of file inside an annotation of {len} bytes"),
+                ));
+            }
+            value.extend_from_slice(&inp.buf[inp.pos..inp.pos + chunk]);
+            inp.pos += chunk;
+            left -= chunk;
+        }
+        out.push(Annotation { key, value });
+    }
+    Ok(out)
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]

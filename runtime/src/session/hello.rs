@@ -3,7 +3,7 @@
 
 use crate::channel::Channel;
 use crate::error::{Phase, SessionError, at};
-use garnet_circuits::{Circuit, Party, Recipient};
+use garnet_circuits::{HasInterface, Party, Recipient};
 
 use super::{MAGIC, PROTOCOL_VERSION, Role};
 
@@ -37,19 +37,19 @@ fn recipient_byte(r: Recipient) -> u8 {
 const MAX_VALUES: u32 = 1 << 20;
 
 impl Hello {
-    pub(super) fn of(role: Role, c: &Circuit, digest: [u8; 32]) -> Hello {
+    pub(super) fn of(role: Role, c: &(impl HasInterface + ?Sized), digest: [u8; 32]) -> Hello {
         Hello {
             version: PROTOCOL_VERSION,
             role: role.byte(),
             digest,
-            wires: c.wires,
+            wires: c.wires(),
             inputs: c
-                .inputs
+                .inputs()
                 .iter()
                 .map(|i| (party_byte(i.owner), i.bits))
                 .collect(),
             outputs: c
-                .outputs
+                .outputs()
                 .iter()
                 .map(|o| (recipient_byte(o.recipient), o.bits.len() as u32))
                 .collect(),
@@ -194,7 +194,7 @@ fn hex(b: &[u8]) -> String {
 pub(super) fn handshake(
     ch: &mut dyn Channel,
     role: Role,
-    c: &Circuit,
+    c: &(impl HasInterface + ?Sized),
     digest: [u8; 32],
 ) -> Result<(), SessionError> {
     let ours = Hello::of(role, c, digest);

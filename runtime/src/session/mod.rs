@@ -30,7 +30,7 @@ use crate::halfgates::Delta;
 use crate::hash::Tccr;
 use crate::ot::{CotReceiver, CotSender};
 use crate::prg::Prg;
-use garnet_circuits::{Circuit, Party};
+use garnet_circuits::{Circuit, HasInterface, Party};
 use std::fmt;
 
 mod hello;
@@ -152,9 +152,9 @@ impl GarblerSecrets {
 /// streams the circuit's gates in order (`circuit.gates.iter().copied()` for an
 /// in-memory one). An evaluator asking for a second inference gets an error: see
 /// [`serve_garbler`].
-pub fn run_garbler<I>(
+pub fn run_garbler<C: HasInterface + ?Sized, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     gates: I,
     inputs: &[Vec<bool>],
@@ -175,9 +175,9 @@ where
     )
 }
 
-pub(crate) fn run_garbler_with<I>(
+pub(crate) fn run_garbler_with<C: HasInterface + ?Sized, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     gates: I,
     inputs: &[Vec<bool>],
@@ -216,9 +216,9 @@ where
 /// One Δ and hash key serve the whole session, with a distinct tweak for every AND
 /// of every inference, so the inferences are garbled as one circuit in which the
 /// garbler's inputs fan out to every copy.
-pub fn serve_garbler<F, I>(
+pub fn serve_garbler<C: HasInterface + ?Sized, F, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     mut gates: F,
     inputs: &[Vec<bool>],
@@ -247,9 +247,9 @@ const MORE: u8 = 1;
 const DONE: u8 = 0;
 
 #[allow(clippy::too_many_arguments)]
-fn garbler_session<I>(
+fn garbler_session<C: HasInterface + ?Sized, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     next_gates: &mut dyn FnMut() -> Option<I>,
     inputs: &[Vec<bool>],
@@ -277,7 +277,7 @@ where
     ch.flush().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
 
-    let mut core = GarblerCore::new(Tccr::new(hash_key), delta, c.wires);
+    let mut core = GarblerCore::new(Tccr::new(hash_key), delta, c.wires());
     let d = delta.block();
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -385,9 +385,9 @@ where
 /// Runs the evaluator's side of a session of one inference (see [`run_garbler`]
 /// for the arguments). The evaluator never holds Δ: its state is an
 /// [`EvaluatorCore`].
-pub fn run_evaluator<I>(
+pub fn run_evaluator<C: HasInterface + ?Sized, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     gates: I,
     inputs: &[Vec<bool>],
@@ -414,9 +414,9 @@ where
 /// (each as for [`run_evaluator`]), against a [`serve_garbler`]; `gates` makes a
 /// fresh stream of the circuit's gates for each. Outcomes in order; the first
 /// report also holds the one-time phases (handshake, garbler inputs, base OT).
-pub fn run_evaluator_batch<F, I>(
+pub fn run_evaluator_batch<C: HasInterface + ?Sized, F, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     gates: F,
     inputs: &[Vec<Vec<bool>>],
@@ -435,9 +435,9 @@ where
 }
 
 /// [`run_evaluator_batch`] handing each outcome to `each` as soon as it is known.
-pub fn run_evaluator_each<F, I>(
+pub fn run_evaluator_each<C: HasInterface + ?Sized, F, I>(
     ch: &mut dyn Channel,
-    circuit: &Circuit,
+    circuit: &C,
     digest: [u8; 32],
     mut gates: F,
     inputs: &[Vec<Vec<bool>>],
@@ -465,7 +465,7 @@ where
     handshake(ch, Role::Evaluator, c, digest)?;
     let hash_key = ch.read_block().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
-    let mut core = EvaluatorCore::new(Tccr::new(hash_key), c.wires);
+    let mut core = EvaluatorCore::new(Tccr::new(hash_key), c.wires());
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
     let g_wires: Vec<usize> = owned_wires(c, Party::Garbler, &inputs[0])

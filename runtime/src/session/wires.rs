@@ -4,23 +4,23 @@ use crate::block::Block;
 use crate::channel::Channel;
 use crate::error::{Phase, SessionError, at};
 use crate::garble::StreamError;
-use garnet_circuits::{Circuit, OutBit, Party};
+use garnet_circuits::{HasInterface, OutBit, Party};
 
 /// Checks this party's inputs against the circuit: one bit vector per circuit input
 /// value, the right width for each value this party owns (others are ignored).
 pub(super) fn check_inputs(
-    c: &Circuit,
+    c: &(impl HasInterface + ?Sized),
     party: Party,
     inputs: &[Vec<bool>],
 ) -> Result<(), SessionError> {
-    if inputs.len() != c.inputs.len() {
+    if inputs.len() != c.inputs().len() {
         return Err(SessionError::Input(format!(
             "expected {} input values (one per circuit input, empty for the peer's), got {}",
-            c.inputs.len(),
+            c.inputs().len(),
             inputs.len()
         )));
     }
-    for (spec, v) in c.inputs.iter().zip(inputs) {
+    for (spec, v) in c.inputs().iter().zip(inputs) {
         if spec.owner == party && v.len() != spec.bits as usize {
             return Err(SessionError::Input(format!(
                 "input `{}` is {} bits wide, got {} bits",
@@ -35,11 +35,11 @@ pub(super) fn check_inputs(
 
 /// Input wire indices owned by `party`, in order, with this party's bit values.
 pub(super) fn owned_wires<'a>(
-    c: &'a Circuit,
+    c: &'a (impl HasInterface + ?Sized),
     party: Party,
     inputs: &'a [Vec<bool>],
 ) -> impl Iterator<Item = (usize, bool)> + 'a {
-    c.inputs
+    c.inputs()
         .iter()
         .enumerate()
         .filter(move |(_, s)| s.owner == party)
@@ -51,8 +51,8 @@ pub(super) fn owned_wires<'a>(
         })
 }
 
-pub(super) fn owned_count(c: &Circuit, party: Party) -> usize {
-    c.inputs
+pub(super) fn owned_count(c: &(impl HasInterface + ?Sized), party: Party) -> usize {
+    c.inputs()
         .iter()
         .filter(|s| s.owner == party)
         .map(|s| s.bits as usize)
@@ -60,8 +60,8 @@ pub(super) fn owned_count(c: &Circuit, party: Party) -> usize {
 }
 
 /// Output wires of the outputs whose recipient includes `party`, in order.
-pub(super) fn output_wires(c: &Circuit, party: Party) -> Vec<u32> {
-    c.outputs
+pub(super) fn output_wires(c: &(impl HasInterface + ?Sized), party: Party) -> Vec<u32> {
+    c.outputs()
         .iter()
         .filter(|o| o.recipient.includes(party))
         .flat_map(|o| o.bits.iter())
@@ -72,24 +72,25 @@ pub(super) fn output_wires(c: &Circuit, party: Party) -> Vec<u32> {
         .collect()
 }
 
-pub(super) fn check_output_wires(c: &Circuit) -> Result<(), SessionError> {
-    for o in &c.outputs {
+pub(super) fn check_output_wires(c: &(impl HasInterface + ?Sized)) -> Result<(), SessionError> {
+    for o in c.outputs() {
         for b in &o.bits {
             if let OutBit::Wire(w) = b
-                && *w >= c.wires
+                && *w >= c.wires()
             {
                 return Err(SessionError::Input(format!(
                     "output `{}` names wire {w}, but the circuit has {} wire slots",
-                    o.name, c.wires
+                    o.name,
+                    c.wires()
                 )));
             }
         }
     }
-    if c.input_bits() > c.wires as u64 {
+    if c.input_bits() > c.wires() as u64 {
         return Err(SessionError::Input(format!(
             "the circuit has {} input bits but only {} wire slots",
             c.input_bits(),
-            c.wires
+            c.wires()
         )));
     }
     Ok(())
@@ -117,8 +118,12 @@ pub(super) fn read_bits(ch: &mut dyn Channel, n: usize) -> Result<Vec<bool>, Ses
 }
 
 /// Assembles the outputs `party` learns from `value(wire)`.
-fn decode(c: &Circuit, party: Party, mut value: impl FnMut(u32) -> bool) -> Vec<Option<Vec<bool>>> {
-    c.outputs
+fn decode(
+    c: &(impl HasInterface + ?Sized),
+    party: Party,
+    mut value: impl FnMut(u32) -> bool,
+) -> Vec<Option<Vec<bool>>> {
+    c.outputs()
         .iter()
         .map(|o| {
             o.recipient.includes(party).then(|| {
@@ -159,7 +164,7 @@ pub(super) fn set_labels(
 /// The outputs `party` learns: each of its output wires' label colour XOR the bit the
 /// peer sent for that wire (its decoding bit, or the garbler's 0-label colour).
 pub(super) fn learn(
-    c: &Circuit,
+    c: &(impl HasInterface + ?Sized),
     party: Party,
     labels: &[Block],
     wires: &[u32],

@@ -10,7 +10,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use super::side::*;
+use garnet_infer::Model;
+use garnet_infer::session::session;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -44,20 +45,12 @@ pub(super) fn peak_rss() -> Option<u64> {
 
 pub(super) const E2E_WIDTH: u32 = 4096;
 
-pub(super) fn synthetic(ands: u64) -> Loaded {
-    let s = AndLayers::with_ands(ands, E2E_WIDTH);
-    Loaded {
-        meta: s.meta(),
-        digest: s.digest(),
-        gate_count: s.gates(),
-        gates: Gates::Synthetic(s),
-        network: None,
-        max_inferences: None,
-    }
+pub(super) fn synthetic(ands: u64) -> Model {
+    Model::synthetic(AndLayers::with_ands(ands, E2E_WIDTH))
 }
 
-pub(super) fn e2e_inputs(l: &Loaded, p: Party) -> Vec<Vec<bool>> {
-    l.meta
+pub(super) fn e2e_inputs(l: &Model, p: Party) -> Vec<Vec<bool>> {
+    l.interface
         .inputs
         .iter()
         .map(|s| {

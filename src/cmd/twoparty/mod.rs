@@ -6,24 +6,23 @@
 //! inputs beyond them; the garbler learns the outputs addressed to it and nothing
 //! about the evaluator's inputs. Both learn the circuit (it is public) and its size.
 
-use anyhow::{Context, Result, anyhow, bail};
-use garnet_circuits::values::collect_inputs;
-use garnet_circuits::{Circuit, Party};
-use garnet_runtime::Channel;
-use garnet_runtime::memory::MemoryChannel;
+use anyhow::{Context, Result, bail};
+use garnet_circuits::Party;
+use garnet_infer::Model;
+use garnet_infer::serve::{ServeConfig, serve_session};
 use garnet_runtime::session::{SessionOutcome, SessionReport};
-use garnet_runtime::tcp::{ServeOptions, TcpChannel, serve};
+use garnet_runtime::tcp::TcpChannel;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 mod bench;
-mod side;
+mod progress;
 
 pub use bench::{BenchArgs, run_bench};
-use side::*;
+use progress::{Progress, timeout};
 
 // ---------------------------------------------------------------------------
 // Arguments
@@ -31,8 +30,9 @@ use side::*;
 /// Arguments every two-party command shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
-    /// A circuit file: .gcirc (streamed, never held in memory) or Bristol; or a .gnet
-    /// network, compiled in memory (both parties must compile the same source).
+    /// A circuit file: .gcirc (streamed, never held in memory; a compiled network is
+    /// used as its .gnet) or Bristol; or a .gnet network, compiled in memory. A
+    /// .gnet and the .gcirc `garnet compile` makes of it are the same circuit.
     pub file: PathBuf,
     /// This party's inputs. Circuits: NAME=VALUE, VALUE decimal (negative = two's
     /// complement), 0x… or 0b…. Networks: NAME=FILE, a JSON array, .npy or CSV of reals.
@@ -41,8 +41,9 @@ pub struct Common {
     /// base OTs once) on the garbler's fixed inputs; an input given once serves them all.
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE|FILE")]
     pub inputs: Vec<String>,
-    /// For a .gnet network: the weights (.safetensors). The party that owns the parameters
-    /// passes them; with `params public` both parties do.
+    /// For a network (.gnet or its compiled .gcirc): the weights (.safetensors). The
+    /// party that owns the parameters passes them; a .gnet with `params public` needs
+    /// them on both sides (a compiled one holds them as constants).
     #[arg(long, value_name = "W.safetensors")]
     pub weights: Option<PathBuf>,
     /// Who owns each input value, in order: `garbler`/`g` or `evaluator`/`e`, comma-separated
@@ -63,7 +64,8 @@ pub struct GarbleArgs {
     /// printed on standard error).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Serve one session, then exit with its result.
+    /// Serve one session, then exit with its result. Without it the server runs
+    /// until SIGINT or SIGTERM, then finishes the running sessions and exits.
     #[arg(long)]
     pub once: bool,
     /// Sessions served at once, one thread each.
@@ -82,7 +84,8 @@ pub struct EvaluateArgs {
     /// The garbler's address, e.g. server.example:7878.
     #[arg(long, value_name = "ADDR")]
     pub connect: String,
-    /// Connect timeout in seconds.
+    /// How long to keep trying to connect, in seconds: a server that is not
+    /// listening yet (still loading its circuit) is retried with backoff until then.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub connect_timeout: f64,
     /// Print the outputs as JSON, as `garnet eval --json` does (the report then goes to stderr).
@@ -102,43 +105,23 @@ pub struct RunArgs {
     pub in_memory: bool,
 }
 
-/// Prints the outputs a party learned: decoded values for a network (as `garnet eval`
-/// prints them), hex and decimal for a circuit.
-fn print_learned(l: &Loaded, outputs: &[Option<Vec<bool>>], json: bool) -> Result<()> {
-    let Some(n) = &l.network else {
-        let (view, bits) = learned(&l.meta, outputs);
-        return crate::cmd::eval::print_outputs(&view, &bits, json);
-    };
-    // Unknown outputs decode from zeros and are then left out.
-    let full: Vec<Vec<bool>> = l
-        .meta
-        .outputs
-        .iter()
-        .zip(outputs)
-        .map(|(spec, o)| o.clone().unwrap_or_else(|| vec![false; spec.bits.len()]))
-        .collect();
-    let decoded = garnet_compiler::decode_outputs(&n.net, &full)?;
-    let mut view = n.net.clone();
-    let known: Vec<&str> = l
-        .meta
-        .outputs
-        .iter()
-        .zip(outputs)
-        .filter(|(_, o)| o.is_some())
-        .map(|(spec, _)| spec.name.as_str())
-        .collect();
-    view.outputs.retain(|o| known.contains(&o.name.as_str()));
-    crate::cmd::network::print_outputs(&view, &decoded, json)
+/// Opens the model a two-party command names.
+fn open(common: &Common) -> Result<Model> {
+    let mut m = Model::open(&common.file, common.weights.as_deref())?;
+    if let Some(owners) = &common.owners {
+        m.set_owners(owners)?;
+    }
+    Ok(m)
 }
 
-/// The outputs of every inference of a session: as [`print_learned`] for one; for
-/// several, each under an `inference N:` line, or one JSON object per line.
-fn print_inferences(l: &Loaded, all: &[Vec<Option<Vec<bool>>>], json: bool) -> Result<()> {
+/// Prints the outputs of every inference of a session: one block per inference
+/// (`inference N:` when there are several), or one JSON object per line.
+fn print_inferences(m: &Model, all: &[Vec<Option<Vec<bool>>>], json: bool) -> Result<()> {
     for (j, outputs) in all.iter().enumerate() {
         if all.len() > 1 && !json {
             println!("inference {}:", j + 1);
         }
-        print_learned(l, outputs, json)?;
+        crate::cmd::print::decoded(m, &m.decode(outputs)?, json)?;
     }
     Ok(())
 }
@@ -160,86 +143,73 @@ fn session_report(outs: &[SessionOutcome]) -> String {
     )
 }
 
-/// The outputs a party learned, as a circuit-shaped (name, bits) list.
-fn learned(c: &Circuit, outputs: &[Option<Vec<bool>>]) -> (Circuit, Vec<Vec<bool>>) {
-    let mut view = Circuit::default();
-    let mut bits = Vec::new();
-    for (spec, v) in c.outputs.iter().zip(outputs) {
-        if let Some(v) = v {
-            view.outputs.push(spec.clone());
-            bits.push(v.clone());
-        }
-    }
-    (view, bits)
-}
-
 // ---------------------------------------------------------------------------
 // garnet garble
 
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
-    let mut loaded = load(&args.common)?;
+    let mut model = open(&args.common)?;
     if args.max_inferences == 0 {
         bail!("--max-inferences must be at least 1");
     }
-    loaded.max_inferences = Some(args.max_inferences);
-    let loaded = Arc::new(loaded);
-    let inputs = Arc::new(party_inputs(&loaded, &args.common.inputs, Party::Garbler)?);
+    model.max_inferences = Some(args.max_inferences);
+    let inputs = model.party_inputs(&args.common.inputs, Party::Garbler)?;
     let to = timeout(args.common.timeout)?;
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    eprintln!("garbler: listening on {addr}");
+    eprintln!("garbler: ready, listening on {addr}");
     if args.once {
         let (stream, peer) = listener.accept().context("accept failed")?;
         let mut ch = TcpChannel::new(stream, to)?;
-        let mut p = Progress::new(loaded.gate_count);
+        let mut p = Progress::new(model.gate_count());
         let mut cb = |d| p.update(d);
-        let ins = std::slice::from_ref(&*inputs);
-        let (outs, r) = sessions_keeping(Party::Garbler, &mut ch, &loaded, ins, Some(&mut cb));
+        let (outs, log) = serve_session(&mut ch, &peer.to_string(), &model, &inputs, Some(&mut cb));
         p.finish();
-        print_garbler_outcomes(&loaded, &outs, &peer.to_string(), r.is_ok());
-        return r.with_context(|| format!("session with {peer} failed"));
+        report_session(&model, &log, &outs);
+        return log
+            .outcome
+            .map_err(|e| anyhow::anyhow!(e))
+            .with_context(|| format!("session with {peer} failed"));
     }
-    let opts = ServeOptions {
-        max_sessions: args.max_sessions,
-        limit: None,
-        timeout: to,
-    };
-    let (l2, i2) = (loaded.clone(), inputs.clone());
-    serve(&listener, &opts, move |mut ch| {
-        let peer = ch
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "?".into());
-        let ins = std::slice::from_ref(&*i2);
-        let (outs, r) = sessions_keeping(Party::Garbler, &mut ch, &l2, ins, None);
-        print_garbler_outcomes(&l2, &outs, &peer, r.is_ok());
-        if let Err(e) = r {
-            eprintln!("garbler: session with {peer} failed: {e:#}");
+    // SIGINT/SIGTERM: stop accepting, finish the running sessions, exit 0.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if !flag.swap(true, Ordering::SeqCst) {
+            eprintln!("garbler: stopping: no new sessions; finishing the running ones");
         }
-    })?;
+    })
+    .context("cannot install the SIGINT/SIGTERM handler")?;
+    let cfg = ServeConfig {
+        max_sessions: args.max_sessions,
+        timeout: to,
+        limit: None,
+        stop: Some(stop),
+    };
+    let model = Arc::new(model);
+    let m2 = model.clone();
+    let n = garnet_infer::serve::serve(
+        &listener,
+        model,
+        Arc::new(inputs),
+        &cfg,
+        move |log, outs| report_session(&m2, log, outs),
+    )?;
+    eprintln!("garbler: stopped after {n} session(s)");
     Ok(())
 }
 
-/// What a garbler's session gave: its report and the outputs it learned (of the
-/// inferences that ended, when the session failed later).
-fn print_garbler_outcomes(l: &Loaded, outs: &[SessionOutcome], peer: &str, complete: bool) {
-    if outs.is_empty() {
-        return;
-    }
-    let how = if complete {
-        "done"
-    } else {
-        "ended early; its finished inferences"
-    };
-    eprintln!(
-        "garbler: session with {peer} {how}\n{}",
-        session_report(outs)
-    );
+/// The garbler's log line for a session, then (if the circuit gives the garbler
+/// outputs) what it learned.
+fn report_session(m: &Model, log: &garnet_infer::serve::SessionLog, outs: &[SessionOutcome]) {
+    eprintln!("garbler: {log}");
     if outs.iter().any(|o| o.outputs.iter().any(|x| x.is_some())) {
         let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
-        if let Err(e) = print_inferences(l, &learned, false) {
-            eprintln!("garbler: cannot print the outputs of the session with {peer}: {e:#}");
+        if let Err(e) = print_inferences(m, &learned, false) {
+            eprintln!(
+                "garbler: cannot print the outputs of the session with {}: {e:#}",
+                log.peer
+            );
         }
         let _ = std::io::stdout().flush();
     }
@@ -249,17 +219,23 @@ fn print_garbler_outcomes(l: &Loaded, outs: &[SessionOutcome], peer: &str, compl
 // garnet evaluate
 
 pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
-    let loaded = load(&args.common)?;
-    let inputs = party_inputs_per_inference(&loaded, &args.common.inputs, Party::Evaluator)?;
+    let model = open(&args.common)?;
+    let inputs = model.party_inputs_per_inference(&args.common.inputs, Party::Evaluator)?;
     let to = timeout(args.common.timeout)?;
-    let mut ch = TcpChannel::connect(args.connect.as_str(), timeout(args.connect_timeout)?, to)?;
-    let mut p = Progress::new(loaded.gate_count);
+    let connect_to = timeout(args.connect_timeout)?;
+    let mut ch = garnet_infer::serve::connect(&args.connect, connect_to, to, |e| {
+        eprintln!(
+            "evaluator: waiting for the server at {} (up to {:.0} s, --connect-timeout): {e}",
+            args.connect, args.connect_timeout
+        )
+    })?;
+    let mut p = Progress::new(model.gate_count());
     let mut cb = |d| p.update(d);
-    let outs = sessions(Party::Evaluator, &mut ch, &loaded, &inputs, Some(&mut cb));
+    let outs = garnet_infer::serve::query(&mut ch, &model, &inputs, Some(&mut cb));
     p.finish();
     let outs = outs?;
     let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
-    print_inferences(&loaded, &learned, args.json)?;
+    print_inferences(&model, &learned, args.json)?;
     eprintln!("{}", session_report(&outs));
     Ok(())
 }
@@ -268,51 +244,14 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
 // garnet run
 
 pub fn run_run(args: RunArgs) -> Result<()> {
-    let loaded = load(&args.common)?;
-    let (gi, eis) = if let Some(n) = &loaded.network {
-        // Each side gets the --input files of its own network inputs.
-        let own = |p: Party| -> Vec<String> {
-            args.common
-                .inputs
-                .iter()
-                .filter(|a| {
-                    let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-                    !n.net.inputs.iter().any(|i| {
-                        n.net.tensors[i.tensor].name == name
-                            && crate::cmd::network::circuit_party(i.owner) != p
-                    })
-                })
-                .cloned()
-                .collect()
-        };
-        (
-            party_inputs(&loaded, &own(Party::Garbler), Party::Garbler)?,
-            party_inputs_per_inference(&loaded, &own(Party::Evaluator), Party::Evaluator)?,
-        )
-    } else {
-        let split = |all: &[Vec<bool>], p: Party| -> Vec<Vec<bool>> {
-            loaded
-                .meta
-                .inputs
-                .iter()
-                .zip(all)
-                .map(|(s, v)| if s.owner == p { v.clone() } else { Vec::new() })
-                .collect()
-        };
-        let mut gi = None;
-        let mut eis = Vec::new();
-        for batch in per_inference(&args.common.inputs)? {
-            let all = collect_inputs(&loaded.meta, &batch, None).context("bad --input")?;
-            let g = split(&all, Party::Garbler);
-            if gi.get_or_insert_with(|| g.clone()) != &g {
-                bail!("the garbler's inputs are fixed for a session: give each once");
-            }
-            eis.push(split(&all, Party::Evaluator));
-        }
-        (gi.unwrap_or_default(), eis)
-    };
+    let model = open(&args.common)?;
+    let (gi, eis) = model.split_inputs(&args.common.inputs)?;
     let to = timeout(args.common.timeout)?;
-    let (g, e) = both_parties(&loaded, &gi, &eis, args.in_memory, to)?;
+    let mut p = Progress::new(model.gate_count());
+    let mut cb = |d| p.update(d);
+    let r = garnet_infer::serve::both_parties(&model, &gi, &eis, args.in_memory, to, Some(&mut cb));
+    p.finish();
+    let (g, e) = r?;
     // Every output is learned by one side or both (and both agree).
     let learned: Vec<Vec<Option<Vec<bool>>>> = g
         .iter()
@@ -325,7 +264,7 @@ pub fn run_run(args: RunArgs) -> Result<()> {
                 .collect()
         })
         .collect();
-    print_inferences(&loaded, &learned, args.json)?;
+    print_inferences(&model, &learned, args.json)?;
     let reports = format!("{}\n{}", session_report(&g), session_report(&e));
     if args.json {
         eprintln!("{reports}");
@@ -333,49 +272,4 @@ pub fn run_run(args: RunArgs) -> Result<()> {
         println!("{reports}");
     }
     Ok(())
-}
-
-/// Both sides of one session: the garbler on `gi`, the evaluator one inference per
-/// entry of `eis`; their outcomes.
-fn both_parties(
-    l: &Loaded,
-    gi: &[Vec<bool>],
-    eis: &[Vec<Vec<bool>>],
-    in_memory: bool,
-    to: Duration,
-) -> Result<(Vec<SessionOutcome>, Vec<SessionOutcome>)> {
-    let (mut gch, mut ech): (Box<dyn Channel>, Box<dyn Channel>) = if in_memory {
-        let (a, b) = MemoryChannel::pair_with_timeout(to);
-        (Box::new(a), Box::new(b))
-    } else {
-        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
-        let addr = listener.local_addr()?;
-        let client = TcpChannel::connect(addr, Duration::from_secs(10), to)?;
-        let (server, _) = listener.accept()?;
-        (Box::new(TcpChannel::new(server, to)?), Box::new(client))
-    };
-    std::thread::scope(|s| {
-        let g = s.spawn(move || {
-            let r = sessions(
-                Party::Garbler,
-                &mut *gch,
-                l,
-                std::slice::from_ref(&gi.to_vec()),
-                None,
-            );
-            drop(gch);
-            r
-        });
-        let mut p = Progress::new(l.gate_count);
-        let mut cb = |d| p.update(d);
-        let e = sessions(Party::Evaluator, &mut *ech, l, eis, Some(&mut cb));
-        p.finish();
-        drop(ech);
-        let g = g.join().map_err(|_| anyhow!("garbler thread panicked"))?;
-        match (g, e) {
-            (Ok(g), Ok(e)) => Ok((g, e)),
-            (Err(g), Err(e)) => Err(anyhow!("{g:#}; {e:#}")),
-            (Err(x), _) | (_, Err(x)) => Err(x),
-        }
-    })
 }

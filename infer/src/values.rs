@@ -1,7 +1,7 @@
 //! Input values on the command line (`NAME=VALUE`, decimal, `0x…` or `0b…`, any width)
 //! and the printing of outputs. Integer bit i of a value is the value's wire i.
 
-use crate::ir::{Circuit, Party};
+use garnet_circuits::{HasInterface, Party};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -117,18 +117,19 @@ pub fn parse_value(name: &str, text: &str, bits: u32) -> Result<Vec<bool>, Value
 }
 
 /// Reads `NAME=VALUE` assignments for the inputs of `party` (all inputs when `None`),
-/// returning one bit vector per such input, in the circuit's input order.
+/// returning one bit vector per such input, in the circuit's input order. An input
+/// of zero bits needs no assignment.
 pub fn collect_inputs(
-    c: &Circuit,
+    c: &(impl HasInterface + ?Sized),
     assignments: &[String],
     party: Option<Party>,
 ) -> Result<Vec<Vec<bool>>, ValueError> {
-    let mut given: Vec<Option<Vec<bool>>> = vec![None; c.inputs.len()];
+    let mut given: Vec<Option<Vec<bool>>> = vec![None; c.inputs().len()];
     for a in assignments {
         let (name, value) = split_assignment(a)?;
-        let Some(i) = c.input_index(name) else {
+        let Some(i) = c.inputs().iter().position(|i| i.name == name) else {
             let known = c
-                .inputs
+                .inputs()
                 .iter()
                 .map(|i| i.name.as_str())
                 .collect::<Vec<_>>()
@@ -138,7 +139,7 @@ pub fn collect_inputs(
                 known,
             });
         };
-        let spec = &c.inputs[i];
+        let spec = &c.inputs()[i];
         if party.is_some_and(|p| p != spec.owner) {
             return Err(ValueError::NotOurs {
                 name: name.to_string(),
@@ -150,15 +151,17 @@ pub fn collect_inputs(
         }
         given[i] = Some(parse_value(name, value, spec.bits)?);
     }
-    c.inputs
+    c.inputs()
         .iter()
         .zip(given)
         .filter(|(spec, _)| party.is_none_or(|p| p == spec.owner))
         .map(|(spec, v)| {
-            v.ok_or_else(|| ValueError::Missing {
-                name: spec.name.clone(),
-                bits: spec.bits,
-            })
+            // A value of no bits (an old-format Bristol file's `0` input) needs none.
+            v.or_else(|| (spec.bits == 0).then(Vec::new))
+                .ok_or_else(|| ValueError::Missing {
+                    name: spec.name.clone(),
+                    bits: spec.bits,
+                })
         })
         .collect()
 }
@@ -234,7 +237,7 @@ pub fn to_signed_decimal(bits: &[bool]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bits;
+    use garnet_circuits::bits;
     use proptest::prelude::*;
 
     #[test]
