@@ -149,10 +149,10 @@ fn read_gcirc(bytes: &[u8]) {
 
 fn read_bristol(bytes: &[u8]) {
     let limits = bristol::Limits::default();
-    if let Ok(text) = bristol::read_text(&mut &bytes[..], &limits) {
-        if let Ok(c) = bristol::read_with(&text, &limits) {
-            consume(&c);
-        }
+    if let Ok(text) = bristol::read_text(&mut &bytes[..], &limits)
+        && let Ok(c) = bristol::read_with(&text, &limits)
+    {
+        consume(&c);
     }
 }
 

@@ -190,7 +190,7 @@ fn a_network_without_params_compiles_without_weights() {
     )
     .unwrap();
     let c = garnet_compiler::compile(&net, None).expect("no weights are needed");
-    assert!(c.gates.len() > 0);
+    assert!(!c.gates.is_empty());
     let (counts, _) = garnet_compiler::count(&net, None).expect("no weights are needed");
     assert_eq!(counts.and, c.and_count());
 }

@@ -104,6 +104,7 @@ where
     let opts = SessionOptions {
         progress,
         max_inferences: m.max_inferences,
+        threads: m.threads,
     };
     match party {
         Party::Garbler => {

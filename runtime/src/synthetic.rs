@@ -162,9 +162,10 @@ fn thread_cpu_ns() -> Option<f64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
-/// Garbles and evaluates an AND-only layer of `ands` gates `reps` times, one thread,
-/// tables to and from memory.
-pub fn measure_layer(ands: u64, reps: usize) -> LayerTimes {
+/// Garbles and evaluates an AND-only layer of `ands` gates `reps` times on `threads`
+/// threads (the on-CPU figures count the calling thread only), tables to and from
+/// memory.
+pub fn measure_layer(ands: u64, reps: usize, threads: usize) -> LayerTimes {
     use crate::garble::{EvaluatorCore, GarblerCore};
     use crate::halfgates::Delta;
     use crate::hash::Tccr;
@@ -172,10 +173,12 @@ pub fn measure_layer(ands: u64, reps: usize) -> LayerTimes {
     use std::time::Instant;
     const W: u32 = 4096;
     let hash = Tccr::random(&mut rand::rngs::OsRng);
-    let mut g = GarblerCore::new(hash.clone(), Delta::from_os(), 3 * W);
+    let mut g = GarblerCore::with_threads(hash.clone(), Delta::from_os(), 3 * W, threads)
+        .expect("garbling threads start");
     let mut prg = crate::prg::Prg::from_entropy();
     prg.fill_blocks(g.labels_mut());
-    let mut e = EvaluatorCore::new(hash, 3 * W);
+    let mut e =
+        EvaluatorCore::with_threads(hash, 3 * W, threads).expect("evaluation threads start");
     let delta = g.delta().block();
     for (i, (el, gl)) in e.labels_mut().iter_mut().zip(g.labels()).enumerate() {
         *el = *gl ^ delta.select(i % 3 == 0);

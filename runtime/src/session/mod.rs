@@ -94,6 +94,9 @@ pub struct SessionOptions<'a> {
     /// no limit); an evaluator asking for more gets the session closed, and the
     /// garbler an error.
     pub max_inferences: Option<usize>,
+    /// Threads garbling or evaluating (the caller's and helpers); 0 or 1: the
+    /// calling thread alone. The tables do not depend on it.
+    pub threads: usize,
 }
 
 impl SessionOptions<'_> {
@@ -111,6 +114,7 @@ impl fmt::Debug for SessionOptions<'_> {
         f.debug_struct("SessionOptions")
             .field("progress", &self.progress.is_some())
             .field("max_inferences", &self.max_inferences)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -277,7 +281,8 @@ where
     ch.flush().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
 
-    let mut core = GarblerCore::new(Tccr::new(hash_key), delta, c.wires());
+    let mut core = GarblerCore::with_threads(Tccr::new(hash_key), delta, c.wires(), opts.threads)
+        .map_err(at(Phase::Garbling))?;
     let d = delta.block();
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -465,7 +470,8 @@ where
     handshake(ch, Role::Evaluator, c, digest)?;
     let hash_key = ch.read_block().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
-    let mut core = EvaluatorCore::new(Tccr::new(hash_key), c.wires());
+    let mut core = EvaluatorCore::with_threads(Tccr::new(hash_key), c.wires(), opts.threads)
+        .map_err(at(Phase::Evaluation))?;
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
     let g_wires: Vec<usize> = owned_wires(c, Party::Garbler, &inputs[0])

@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// AND gates of the one-thread garbling/evaluation layer.
     #[arg(long, default_value_t = 1 << 20)]
     pub layer_ands: u64,
+    /// Threads for the multi-threaded garbling/evaluation figure (default: all cores;
+    /// 1 skips it).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Correlated OTs for the OT extension figure.
     #[arg(long, default_value_t = 10_000_000)]
     pub cots: usize,
@@ -172,14 +176,24 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     }
     // End-to-end first, so that the evaluator's peak memory is the session's.
     let e2e = e2e(args.ands)?;
-    let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10);
+    let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, 1);
     let (garble_ns, eval_ns) = (layer.garble_ns, layer.eval_ns);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let multi = (threads > 1)
+        .then(|| garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, threads));
+    let kernel = garnet_runtime::aes::Kernel::selected();
     let cot = garnet_runtime::ot::bench_cot(args.cots);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     if args.json {
         println!(
             "{}",
             serde_json::json!({
+                "kernel": kernel.name(),
+                "threads": threads,
+                "garble_mt_ns_per_and": multi.map(|m| m.garble_ns),
+                "eval_mt_ns_per_and": multi.map(|m| m.eval_ns),
                 "garble_ns_per_and": garble_ns,
                 "eval_ns_per_and": eval_ns,
                 "garble_cpu_ns_per_and": layer.garble_cpu_ns,
@@ -195,6 +209,14 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     } else {
         let cpu = |c: Option<f64>| c.map(|c| format!(", {c:.2} on-CPU")).unwrap_or_default();
         println!(
+            "AES kernel  {kernel} (of {}; GARNET_AES_KERNEL picks another)",
+            garnet_runtime::aes::Kernel::available()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
             "garbling    {garble_ns:>8.2} ns/AND  (best wall time{}; one thread, AND-only layer, tables to memory)",
             cpu(layer.garble_cpu_ns)
         );
@@ -202,6 +224,15 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
             "evaluation  {eval_ns:>8.2} ns/AND  (best wall time{}; one thread, tables from memory)",
             cpu(layer.eval_cpu_ns)
         );
+        if let Some(m) = multi {
+            println!(
+                "{threads} threads   {:>8.2} / {:.2} ns/AND garbling / evaluation  ({:.2}× / {:.2}× one thread)",
+                m.garble_ns,
+                m.eval_ns,
+                garble_ns / m.garble_ns,
+                eval_ns / m.eval_ns
+            );
+        }
         println!("IKNP COT    {:>8.1} M/s", cot / 1e6);
         println!(
             "end-to-end  {:>8.1} M AND/s  ({} AND in {:.2} s, two processes over loopback TCP)",

@@ -54,6 +54,22 @@ pub struct Common {
     /// Read timeout in seconds: a peer silent for longer ends the session with an error.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     pub timeout: f64,
+    /// Threads garbling or evaluating in each session (default: all cores; for `run`,
+    /// half of them per party). 1 turns it off; the results are the same for every N.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// The thread count for `--threads`, or `cores / share` (at least 1).
+fn threads(common: &Common, share: usize) -> Result<usize> {
+    match common.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => Ok(n),
+        None => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Ok((cores / share).max(1))
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -148,6 +164,7 @@ fn session_report(outs: &[SessionOutcome]) -> String {
 
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
     let mut model = open(&args.common)?;
+    model.threads = threads(&args.common, 1)?;
     if args.max_inferences == 0 {
         bail!("--max-inferences must be at least 1");
     }
@@ -219,7 +236,8 @@ fn report_session(m: &Model, log: &garnet_infer::serve::SessionLog, outs: &[Sess
 // garnet evaluate
 
 pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
-    let model = open(&args.common)?;
+    let mut model = open(&args.common)?;
+    model.threads = threads(&args.common, 1)?;
     let inputs = model.party_inputs_per_inference(&args.common.inputs, Party::Evaluator)?;
     let to = timeout(args.common.timeout)?;
     let connect_to = timeout(args.connect_timeout)?;
@@ -244,7 +262,8 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
 // garnet run
 
 pub fn run_run(args: RunArgs) -> Result<()> {
-    let model = open(&args.common)?;
+    let mut model = open(&args.common)?;
+    model.threads = threads(&args.common, 2)?;
     let (gi, eis) = model.split_inputs(&args.common.inputs)?;
     let to = timeout(args.common.timeout)?;
     let mut p = Progress::new(model.gate_count());
