@@ -35,14 +35,24 @@ pub fn run(args: Args) -> Result<()> {
     let w = weights_for_compile(&net, args.weights.as_deref())?;
     // The passes stream over the builder's compact gate store and the file is
     // written gate by gate, in bounded memory, with the network's source in it.
-    let write = || -> Result<StreamSummary> {
+    // Bristol text and statistics need the whole circuit: then the bytes are kept in
+    // memory too (the output may be a pipe or /dev/null, never read back).
+    let keep = args.bristol.is_some() || args.stats;
+    let mut kept = Vec::new();
+    let write = |kept: &mut Vec<u8>| -> Result<StreamSummary> {
         let file = std::fs::File::create(&out)?;
         let mut bw = std::io::BufWriter::with_capacity(1 << 16, file);
-        let summary = compile_gcirc(&net, &source, w.as_ref(), &mut bw)?;
+        let summary = if keep {
+            let s = compile_gcirc(&net, &source, w.as_ref(), &mut *kept)?;
+            bw.write_all(kept)?;
+            s
+        } else {
+            compile_gcirc(&net, &source, w.as_ref(), &mut bw)?
+        };
         bw.flush()?;
         Ok(summary)
     };
-    let s = write().with_context(|| format!("cannot write {}", out.display()))?;
+    let s = write(&mut kept).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "wrote {} ({} gates, {} AND, {} wires)",
         out.display(),
@@ -50,12 +60,11 @@ pub fn run(args: Args) -> Result<()> {
         s.and_gates,
         s.wires
     );
-    if args.bristol.is_none() && !args.stats {
+    if !keep {
         return Ok(());
     }
-    // Bristol text and statistics need the whole circuit in memory.
-    let full = garnet_circuits::format::read_file(&out)
-        .with_context(|| format!("cannot read back {}", out.display()))?;
+    let full = garnet_circuits::format::gcirc::read(&mut &kept[..])
+        .context("the compiled circuit does not read back")?;
     if let Some(b) = &args.bristol {
         write_file(b, &full, Format::Bristol)
             .with_context(|| format!("cannot write {}", b.display()))?;
