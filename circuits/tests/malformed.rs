@@ -99,7 +99,7 @@ fn hand_made(
         buf.push(x as u8);
     }
     let mut f = gcirc::MAGIC.to_vec();
-    f.extend_from_slice(&gcirc::VERSION.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes()); // version 1: no annotations
     v(&mut f, wires);
     v(&mut f, gates);
     v(&mut f, input_bits.len() as u64);

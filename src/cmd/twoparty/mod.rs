@@ -220,6 +220,19 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
 /// outputs) what it learned.
 fn report_session(m: &Model, log: &garnet_infer::serve::SessionLog, outs: &[SessionOutcome]) {
     eprintln!("garbler: {log}");
+    if !outs.is_empty() {
+        // The per-phase report, also of the finished inferences of a failed session.
+        let how = if log.outcome.is_ok() {
+            "done"
+        } else {
+            "ended early; its finished inferences"
+        };
+        eprintln!(
+            "garbler: session with {} {how}\n{}",
+            log.peer,
+            session_report(outs)
+        );
+    }
     if outs.iter().any(|o| o.outputs.iter().any(|x| x.is_some())) {
         let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
         if let Err(e) = print_inferences(m, &learned, false) {
