@@ -8,60 +8,55 @@ use crate::halfgates::{eval_and_hashed, garble_and_hashed};
 use crate::hash::Tccr;
 
 /// Garbles ANDs `first, first + 1, …` with input 0-labels `xs` (`[A0, B0]` per gate):
-/// their tables go to `table` (32 bytes each, `[T_G, T_E]`) and their output 0-labels
-/// to `out`. `h0` and `h1` are scratch of `xs.len()` blocks.
-#[inline]
+/// their tables go to `table` (32 bytes each, `[T_G, T_E]`) and the output 0-label of
+/// gate `k` to `put(k, label)` (straight into the label array on the calling thread,
+/// into the part's buffer on a helper). `h0` and `h1` are scratch of `xs.len()` blocks.
+#[inline(always)]
 pub(super) fn garble_ands(
     (hash, delta): (&Tccr, Block),
     first: u64,
     xs: &[Block],
     (h0, h1): (&mut [Block], &mut [Block]),
     table: &mut [u8],
-    out: &mut [Block],
+    mut put: impl FnMut(usize, Block),
 ) {
     let n = xs.len() / 2;
     // Blocks [A0, B0] of AND j get tweaks [2j, 2j+1]; so do [A1, B1].
     hash.hash_seq_to(xs, 2 * first, h0, Some((delta, h1)));
-    for (k, (t, o)) in table[..32 * n]
-        .chunks_exact_mut(32)
-        .zip(&mut out[..n])
-        .enumerate()
-    {
+    for (k, t) in table[..32 * n].chunks_exact_mut(32).enumerate() {
         let h = [h0[2 * k], h1[2 * k], h0[2 * k + 1], h1[2 * k + 1]];
         let (c0, [tg, te]) = garble_and_hashed(h, xs[2 * k], xs[2 * k + 1], delta);
-        *o = c0;
+        put(k, c0);
         t[..16].copy_from_slice(&tg.to_bytes());
         t[16..].copy_from_slice(&te.to_bytes());
     }
 }
 
 /// Evaluates ANDs `first, first + 1, …` on active labels `xs` (`[A, B]` per gate) with
-/// their tables from `table`; their output labels go to `out`. `h` is scratch.
-#[inline]
+/// their tables from `table`; the output label of gate `k` goes to `put(k, label)`.
+/// `h` is scratch.
+#[inline(always)]
 pub(super) fn eval_ands(
     hash: &Tccr,
     first: u64,
     xs: &[Block],
     h: &mut [Block],
     table: &[u8],
-    out: &mut [Block],
+    mut put: impl FnMut(usize, Block),
 ) {
     let n = xs.len() / 2;
     // Blocks [A, B] of AND j get tweaks [2j, 2j+1].
     hash.hash_seq_to(xs, 2 * first, h, None);
-    for (k, (t, o)) in table[..32 * n]
-        .chunks_exact(32)
-        .zip(&mut out[..n])
-        .enumerate()
-    {
+    for (k, t) in table[..32 * n].chunks_exact(32).enumerate() {
         let tg = Block::from_bytes(t[..16].try_into().expect("16 bytes"));
         let te = Block::from_bytes(t[16..].try_into().expect("16 bytes"));
-        *o = eval_and_hashed(
+        let l = eval_and_hashed(
             [h[2 * k], h[2 * k + 1]],
             xs[2 * k],
             xs[2 * k + 1],
             &[tg, te],
         );
+        put(k, l);
     }
 }
 
@@ -104,7 +99,7 @@ pub(super) fn garble_part(hash: &Tccr, delta: Block, p: &mut Part) {
         &p.xs[..m],
         (&mut p.h0[..m], &mut p.h1[..m]),
         &mut p.table,
-        &mut p.out,
+        |k, c0| p.out[k] = c0,
     );
 }
 
@@ -116,6 +111,6 @@ pub(super) fn eval_part(hash: &Tccr, p: &mut Part) {
         &p.xs[..m],
         &mut p.h0[..m],
         &p.table,
-        &mut p.out,
+        |k, l| p.out[k] = l,
     );
 }

@@ -104,7 +104,6 @@ pub(super) struct GarbleWindow {
     pub(super) out: Box<[u32]>,
     h0: Box<[Block]>,
     h1: Box<[Block]>,
-    c0: Box<[Block]>,
     buf: Box<[u8]>,
     pos: usize,
     helpers: Option<Helpers>,
@@ -127,7 +126,6 @@ impl GarbleWindow {
             out: vec![0; cap].into(),
             h0: vec![Block::ZERO; 2 * cap].into(),
             h1: vec![Block::ZERO; 2 * cap].into(),
-            c0: vec![Block::ZERO; cap].into(),
             buf: vec![0u8; TABLE_BUF.max(32 * cap)].into(),
             pos: 0,
             helpers: Helpers::spawn(role, threads)?,
@@ -145,17 +143,15 @@ impl GarbleWindow {
             ch.write_bytes(&self.buf[..self.pos])?;
             self.pos = 0;
         }
+        let out = &self.out;
         garble_ands(
             (&self.hash, self.delta.block()),
             self.next_and,
             &self.xs[..2 * own],
             (&mut self.h0[..2 * own], &mut self.h1[..2 * own]),
             &mut self.buf[self.pos..self.pos + 32 * own],
-            &mut self.c0[..own],
+            |k, c0| labels[out[k] as usize] = c0,
         );
-        for (slot, c0) in self.out[..own].iter().zip(&self.c0[..own]) {
-            labels[*slot as usize] = *c0;
-        }
         self.pos += 32 * own;
         Ok(())
     }
@@ -233,7 +229,6 @@ pub(super) struct EvalWindow {
     pub(super) xs: Box<[Block]>,
     pub(super) out: Box<[u32]>,
     h: Box<[Block]>,
-    labels_out: Box<[Block]>,
     tables: Box<[u8]>,
     helpers: Option<Helpers>,
 }
@@ -250,7 +245,6 @@ impl EvalWindow {
             xs: vec![Block::ZERO; 2 * cap].into(),
             out: vec![0; cap].into(),
             h: vec![Block::ZERO; 2 * cap].into(),
-            labels_out: vec![Block::ZERO; cap].into(),
             tables: vec![0u8; 32 * cap].into(),
             helpers: Helpers::spawn(role, threads)?,
         })
@@ -266,20 +260,15 @@ impl EvalWindow {
     ) -> io::Result<()> {
         ch.read_bytes(&mut self.tables[..32 * len])?;
         let range = 2 * start..2 * (start + len);
+        let out = &self.out[start..start + len];
         eval_ands(
             &self.hash,
             self.next_and + start as u64,
             &self.xs[range],
             &mut self.h[..2 * len],
             &self.tables[..32 * len],
-            &mut self.labels_out[..len],
+            |k, l| labels[out[k] as usize] = l,
         );
-        for (slot, l) in self.out[start..start + len]
-            .iter()
-            .zip(&self.labels_out[..len])
-        {
-            labels[*slot as usize] = *l;
-        }
         Ok(())
     }
 
