@@ -44,7 +44,8 @@ enum Command {
 }
 
 /// A reader that closed our standard output (`garnet stats … | head`) ends the program
-/// quietly, as it would a Unix tool, instead of a panic from `println!`.
+/// quietly, as it would a Unix tool, and a full one (`> /dev/full`) with a one-line
+/// error and exit code 1, instead of a panic message from `println!`.
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -54,8 +55,14 @@ fn quiet_on_closed_stdout() {
             .map(String::as_str)
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
-            std::process::exit(141); // 128 + SIGPIPE, what a shell reports for such a tool
+        if msg.starts_with("failed printing to stdout") {
+            if msg.contains("Broken pipe") {
+                std::process::exit(141); // 128 + SIGPIPE, what a shell reports for such a tool
+            }
+            // A full disk or /dev/full: say so, exit 1 like any other error (not 101).
+            let why = msg.split_once(": ").map_or(msg, |(_, w)| w);
+            eprintln!("error: cannot write to standard output: {why}");
+            std::process::exit(1);
         }
         default(info)
     }));

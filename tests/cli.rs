@@ -197,3 +197,108 @@ fn demo_classifies_privately_and_agrees_with_the_plaintext_model() {
         "{out}"
     );
 }
+
+/// Runs garnet with standard output going to `/dev/full`.
+fn garnet_to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    Command::new(env!("CARGO_BIN_EXE_garnet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(full)
+        .output()
+        .expect("the garnet binary runs")
+}
+
+#[test]
+fn a_full_standard_output_is_an_error_not_a_panic() {
+    for args in [
+        &["stats", "tests/data/adder4.txt"][..],
+        &["stats", "tests/data/adder4.txt", "--json"],
+        &[
+            "eval",
+            "tests/data/adder4.txt",
+            "-i",
+            "in0=1",
+            "-i",
+            "in1=2",
+        ],
+    ] {
+        let o = garnet_to_full(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("cannot write to standard output"),
+            "{args:?}: {e}"
+        );
+        assert!(!e.contains("panicked"), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn compile_refuses_to_overwrite_its_source_or_write_two_outputs_to_one_path() {
+    let src = scratch("self.gnet");
+    std::fs::copy("models/digits/digits.gnet", &src).unwrap();
+    let before = std::fs::read(&src).unwrap();
+    let s = src.to_str().unwrap();
+    let o = garnet(&[
+        "compile",
+        s,
+        "-o",
+        s,
+        "--weights",
+        "models/digits/digits.safetensors",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is the network source itself"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(&src).unwrap(),
+        before,
+        "the source is untouched"
+    );
+    let out = scratch("both.gcirc");
+    let out_s = out.to_str().unwrap();
+    let o = garnet(&["compile", s, "-o", out_s, "--bristol", out_s]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--bristol"), "{}", stderr(&o));
+    let o = garnet(&["convert", "tests/data/adder4.txt", "tests/data/adder4.txt"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is the input itself"), "{}", stderr(&o));
+}
+
+#[test]
+fn outputs_replace_the_old_file_only_when_complete() {
+    use std::os::unix::fs::MetadataExt;
+    // Written beside and renamed over: the old file is never truncated in place, so a
+    // killed write leaves it whole (a new inode replaces it), and no temporary stays.
+    let out = scratch("replaced.gcirc");
+    std::fs::write(&out, b"old contents").unwrap();
+    let old_inode = std::fs::metadata(&out).unwrap().ino();
+    let o = garnet(&[
+        "compile",
+        "models/digits/digits.gnet",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::metadata(&out).unwrap().ino(), old_inode);
+    let text = scratch("replaced.txt");
+    std::fs::write(&text, b"old").unwrap();
+    let old_inode = std::fs::metadata(&text).unwrap().ino();
+    let o = garnet(&["convert", out.to_str().unwrap(), text.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::metadata(&text).unwrap().ino(), old_inode);
+    let dir = out.parent().unwrap();
+    let temps: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "temporaries left: {temps:?}");
+}

@@ -1,7 +1,7 @@
 //! `garnet compile`: a `.gnet` network to a `.gcirc` circuit (and Bristol text).
 
-use anyhow::{Context, Result};
-use garnet_circuits::format::{Format, write_file};
+use anyhow::{Context, Result, bail};
+use garnet_circuits::format::{Format, Replacing, same_file, write_file};
 use garnet_circuits::stats::Stats;
 use garnet_infer::model::{StreamSummary, compile_gcirc, load_network, weights_for_compile};
 use std::io::Write;
@@ -31,6 +31,20 @@ pub fn run(args: Args) -> Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| args.file.with_extension("gcirc"));
+    if out == args.file || same_file(&out, &args.file) {
+        bail!(
+            "-o {} is the network source itself: pick another output",
+            out.display()
+        );
+    }
+    if let Some(b) = &args.bristol
+        && (*b == out || same_file(b, &out) || *b == args.file || same_file(b, &args.file))
+    {
+        bail!(
+            "--bristol {} is also the .gcirc output or the source: pick another path",
+            b.display()
+        );
+    }
     let (net, source) = load_network(&args.file)?;
     let w = weights_for_compile(&net, args.weights.as_deref())?;
     // The passes stream over the builder's compact gate store and the file is
@@ -40,8 +54,9 @@ pub fn run(args: Args) -> Result<()> {
     let keep = args.bristol.is_some() || args.stats;
     let mut kept = Vec::new();
     let write = |kept: &mut Vec<u8>| -> Result<StreamSummary> {
-        let file = std::fs::File::create(&out)?;
-        let mut bw = std::io::BufWriter::with_capacity(1 << 16, file);
+        // A temporary file beside the output, renamed over it when complete.
+        let target = Replacing::create(&out)?;
+        let mut bw = std::io::BufWriter::with_capacity(1 << 16, target.file()?);
         let summary = if keep {
             let s = compile_gcirc(&net, &source, w.as_ref(), &mut *kept)?;
             bw.write_all(kept)?;
@@ -50,6 +65,8 @@ pub fn run(args: Args) -> Result<()> {
             compile_gcirc(&net, &source, w.as_ref(), &mut bw)?
         };
         bw.flush()?;
+        drop(bw);
+        target.commit()?;
         Ok(summary)
     };
     let s = write(&mut kept).with_context(|| format!("cannot write {}", out.display()))?;

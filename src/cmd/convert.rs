@@ -35,6 +35,12 @@ pub fn run(args: Args) -> Result<()> {
             ),
         },
     };
+    if args.output == args.input || garnet_circuits::format::same_file(&args.output, &args.input) {
+        bail!(
+            "the output {} is the input itself: pick another path",
+            args.output.display()
+        );
+    }
     let circuit = garnet_circuits::format::read_file(&args.input).context("cannot load circuit")?;
     write_file(&args.output, &circuit, format)
         .with_context(|| format!("cannot write {}", args.output.display()))?;

@@ -201,14 +201,77 @@ pub fn stats_file_with(path: &Path, limits: &Limits) -> Result<crate::stats::Sta
 /// Writes `c` to `path` in `format`.
 pub fn write_file(path: &Path, c: &Circuit, format: Format) -> Result<(), FormatError> {
     let inner = || -> Result<(), FormatError> {
-        let file = std::fs::File::create(path)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+        let out = Replacing::create(path)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, out.file()?);
         match format {
             Format::Gcirc => gcirc::write(c, &mut w)?,
             Format::Bristol => bristol::write(c, &mut w)?,
         }
         w.flush()?;
+        drop(w);
+        out.commit()?;
         Ok(())
     };
     inner().map_err(|e| e.in_file(path))
+}
+
+/// Whether two paths name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// An output file that replaces its target only when complete: a regular file (or a
+/// new one) is written to a temporary file beside it and renamed over it by
+/// [`Replacing::commit`], so an interrupted write leaves the old file whole. Other
+/// targets (`/dev/null`, a pipe) are written in place: renaming onto them would
+/// replace the device or the pipe.
+#[derive(Debug)]
+pub struct Replacing {
+    target: std::path::PathBuf,
+    temp: Option<std::path::PathBuf>,
+}
+
+impl Replacing {
+    pub fn create(target: &Path) -> std::io::Result<Replacing> {
+        let regular = match std::fs::metadata(target) {
+            Ok(m) => m.is_file(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(e),
+        };
+        let temp = regular.then(|| {
+            let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
+            let temp = format!(".{}.{}.tmp", name.unwrap_or_default(), std::process::id());
+            target.with_file_name(temp)
+        });
+        Ok(Replacing {
+            target: target.to_path_buf(),
+            temp,
+        })
+    }
+
+    /// The file to write into (the temporary one, or the target itself).
+    pub fn file(&self) -> std::io::Result<std::fs::File> {
+        std::fs::File::create(self.temp.as_ref().unwrap_or(&self.target))
+    }
+
+    /// Puts the written file in place of the target.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        match self.temp.take() {
+            Some(t) => std::fs::rename(&t, &self.target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&t);
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Replacing {
+    fn drop(&mut self) {
+        if let Some(t) = self.temp.take() {
+            let _ = std::fs::remove_file(t);
+        }
+    }
 }
