@@ -302,3 +302,38 @@ fn outputs_replace_the_old_file_only_when_complete() {
         .collect();
     assert!(temps.is_empty(), "temporaries left: {temps:?}");
 }
+
+#[test]
+fn a_network_without_parameters_compiles_without_weights() {
+    let src = scratch("noparams.gnet");
+    std::fs::write(
+        &src,
+        "network nop {\n    format q = fixed(8, 4);\n    input x : q[4] from client;\n    h = relu(x);\n    output y = h to client;\n}\n",
+    )
+    .unwrap();
+    let out = scratch("noparams.gcirc");
+    let o = garnet(&[
+        "compile",
+        src.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = garnet(&["stats", src.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A network with public parameters still needs them, and names them.
+    let public = scratch("public.gnet");
+    std::fs::write(
+        &public,
+        "network pub1 {\n    format q = fixed(8, 4);\n    input x : q[4] from client;\n    params public;\n    fc = dense(x, 2);\n    output y = argmax(fc) to client;\n}\n",
+    )
+    .unwrap();
+    let o = garnet(&[
+        "compile",
+        public.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fc.weight"), "{}", stderr(&o));
+}

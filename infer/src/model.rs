@@ -81,15 +81,19 @@ pub fn load_weights(net: &Network, path: &Path) -> Result<Weights> {
     Ok(w)
 }
 
-/// Weights when given; an error if the network's parameters are public and
-/// none were given (they become circuit constants).
+/// Weights when given; an error if the network has public parameters (they become
+/// circuit constants) and none were given. A network without parameters needs none.
 pub fn weights_for_compile(net: &Network, path: Option<&Path>) -> Result<Option<Weights>> {
     match path {
         Some(p) => Ok(Some(load_weights(net, p)?)),
-        None if net.params_owner == ParamsOwner::Public => bail!(
-            "network `{}` has `params public`: pass its weights with --weights W.safetensors",
-            net.name
-        ),
+        None if net.params_owner == ParamsOwner::Public && net.params().next().is_some() => {
+            let names: Vec<&str> = net.params().map(|p| p.name.as_str()).take(3).collect();
+            bail!(
+                "network `{}` has `params public` ({}, …): pass its weights with --weights W.safetensors",
+                net.name,
+                names.join(", ")
+            )
+        }
         None => Ok(None),
     }
 }
