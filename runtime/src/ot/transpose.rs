@@ -17,11 +17,16 @@
 //! - [`Kernel::Gfni`] (runtime-detected, AVX2 + GFNI): the same byte transpose,
 //!   then one `vgf2p8affineqb` transposes four 8×8 bit tiles at once and two
 //!   shuffle passes place the bytes — no per-bit extraction at all.
+//! - [`Kernel::Neon`] (aarch64 baseline): NEON has no `movemask`, so the order is
+//!   reversed: an 8×8 bit transpose across each group of 8 rows (`sli`/`sri`/`bsl`
+//!   on all 16 bytes at once), then 16×16 byte transposes with `zip1`/`zip2`.
 //!
 //! Minimum time per 128×128 transpose on the development machine (AMD EPYC,
 //! Zen 4; `GARNET_TRANSPOSE_MIN=1 cargo bench -p garnet-runtime --bench ot`):
 //! naive 22 µs, portable 1.0 µs, SSE2 250 ns, AVX2 124 ns, GFNI 86 ns. The
 //! SIMD kernels are what make ≥ 70 M OTs/s possible, so they keep their `unsafe`.
+//! The NEON kernel's speed was not measured on real ARM hardware here: it was
+//! only tested for correctness under qemu-user, where timings mean nothing.
 //!
 //! The SIMD kernels contain the only `unsafe` code of the OT module: unaligned
 //! vector loads of source rows (through valid `&Block` references) and unaligned
@@ -39,6 +44,7 @@ pub enum Kernel {
     Sse2,
     Avx2,
     Gfni,
+    Neon,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -49,7 +55,10 @@ fn has_gfni() -> bool {
 impl Kernel {
     /// Every kernel this CPU can run, slowest first.
     pub fn available() -> Vec<Kernel> {
-        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        #[cfg_attr(
+            not(any(target_arch = "x86_64", target_arch = "aarch64")),
+            allow(unused_mut)
+        )]
         let mut v = vec![Kernel::Naive, Kernel::Portable];
         #[cfg(target_arch = "x86_64")]
         {
@@ -61,6 +70,8 @@ impl Kernel {
                 v.push(Kernel::Gfni);
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        v.push(Kernel::Neon);
         v
     }
 
@@ -76,7 +87,11 @@ impl Kernel {
                 Kernel::Sse2
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        {
+            Kernel::Neon
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
             Kernel::Portable
         }
@@ -117,6 +132,11 @@ impl Kernel {
             Kernel::Sse2 | Kernel::Avx2 | Kernel::Gfni => {
                 panic!("{self:?} transpose needs x86-64")
             }
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: NEON is part of the aarch64 baseline.
+            Kernel::Neon => unsafe { neon::neon(src, stride, dst) },
+            #[cfg(not(target_arch = "aarch64"))]
+            Kernel::Neon => panic!("{self:?} transpose needs aarch64"),
         }
     }
 }
@@ -189,51 +209,53 @@ fn portable(src: &[Block], stride: usize, dst: &mut [Block]) {
     }
 }
 
+/// Transposes 16×16 bytes held as 16 rows of a 128-bit lane, in every lane at
+/// once: afterwards `r[b]` holds byte `b` of rows 0..16 in order. Four rounds
+/// of interleaves (8, 16, 32, 64 bits: x86 `punpckl*`/`punpckh*`, NEON
+/// `zip1`/`zip2`); each round doubles the run of rows that sit together for one
+/// column.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+macro_rules! byte_transpose_16x16 {
+    ($r:expr, $zero:expr, $u8l:ident, $u8h:ident, $u16l:ident, $u16h:ident,
+     $u32l:ident, $u32h:ident, $u64l:ident, $u64h:ident) => {{
+        let r = $r;
+        // a[8h + p]: columns 8h..8h+8 of rows 2p, 2p+1 (16-bit elements).
+        let mut a = [$zero; 16];
+        for p in 0..8 {
+            a[p] = $u8l(r[2 * p], r[2 * p + 1]);
+            a[8 + p] = $u8h(r[2 * p], r[2 * p + 1]);
+        }
+        // b[4g + q]: columns 4g..4g+4 of rows 4q..4q+4 (32-bit elements).
+        let mut b = [$zero; 16];
+        for h in 0..2 {
+            for q in 0..4 {
+                let (x, y) = (a[8 * h + 2 * q], a[8 * h + 2 * q + 1]);
+                b[8 * h + q] = $u16l(x, y);
+                b[8 * h + 4 + q] = $u16h(x, y);
+            }
+        }
+        // c[2p + w]: columns 2p, 2p+1 of rows 8w..8w+8 (64-bit elements).
+        let mut c = [$zero; 16];
+        for g in 0..4 {
+            for w in 0..2 {
+                let (x, y) = (b[4 * g + 2 * w], b[4 * g + 2 * w + 1]);
+                c[4 * g + w] = $u32l(x, y);
+                c[4 * g + 2 + w] = $u32h(x, y);
+            }
+        }
+        let mut out = [$zero; 16];
+        for p in 0..8 {
+            out[2 * p] = $u64l(c[2 * p], c[2 * p + 1]);
+            out[2 * p + 1] = $u64h(c[2 * p], c[2 * p + 1]);
+        }
+        out
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Block;
     use core::arch::x86_64::*;
-
-    /// Transposes 16×16 bytes held as 16 rows of a 128-bit lane, in every lane at
-    /// once: afterwards `r[b]` holds byte `b` of rows 0..16 in order. Four rounds
-    /// of unpacks (8, 16, 32, 64 bits); each round doubles the run of rows that
-    /// sit together for one column.
-    macro_rules! byte_transpose_16x16 {
-        ($r:expr, $zero:expr, $u8l:ident, $u8h:ident, $u16l:ident, $u16h:ident,
-         $u32l:ident, $u32h:ident, $u64l:ident, $u64h:ident) => {{
-            let r = $r;
-            // a[8h + p]: columns 8h..8h+8 of rows 2p, 2p+1 (16-bit elements).
-            let mut a = [$zero; 16];
-            for p in 0..8 {
-                a[p] = $u8l(r[2 * p], r[2 * p + 1]);
-                a[8 + p] = $u8h(r[2 * p], r[2 * p + 1]);
-            }
-            // b[4g + q]: columns 4g..4g+4 of rows 4q..4q+4 (32-bit elements).
-            let mut b = [$zero; 16];
-            for h in 0..2 {
-                for q in 0..4 {
-                    let (x, y) = (a[8 * h + 2 * q], a[8 * h + 2 * q + 1]);
-                    b[8 * h + q] = $u16l(x, y);
-                    b[8 * h + 4 + q] = $u16h(x, y);
-                }
-            }
-            // c[2p + w]: columns 2p, 2p+1 of rows 8w..8w+8 (64-bit elements).
-            let mut c = [$zero; 16];
-            for g in 0..4 {
-                for w in 0..2 {
-                    let (x, y) = (b[4 * g + 2 * w], b[4 * g + 2 * w + 1]);
-                    c[4 * g + w] = $u32l(x, y);
-                    c[4 * g + 2 + w] = $u32h(x, y);
-                }
-            }
-            let mut out = [$zero; 16];
-            for p in 0..8 {
-                out[2 * p] = $u64l(c[2 * p], c[2 * p + 1]);
-                out[2 * p + 1] = $u64h(c[2 * p], c[2 * p + 1]);
-            }
-            out
-        }};
-    }
 
     /// SSE2 kernel. Bounds were checked by the caller (`check_bounds`). SSE2 is
     /// part of the x86-64 baseline, so every x86-64 CPU can run it.
@@ -440,6 +462,145 @@ mod x86 {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    //! The NEON kernel. NEON (Advanced SIMD) is part of the aarch64 baseline; the
+    //! functions here enable it so its intrinsics are safe to call, and the only
+    //! `unsafe` inside is raw-pointer loads and stores.
+    //!
+    //! NEON has no `movemask`, so instead of peeling bit-rows off a byte
+    //! transpose as the x86 kernels do, this kernel transposes bits first, then
+    //! bytes:
+    //!
+    //! 1. For each group `g` of 8 source rows `8g..8g+8`, an 8×8 bit transpose
+    //!    *across* the 8 registers (bit `c` of byte `b` of register `r` goes to
+    //!    bit `r` of byte `b` of register `c`), all 16 byte positions at once:
+    //!    three rounds of shift-and-insert (`sli`/`sri` for nibbles, `bsl` with
+    //!    masks for bit pairs and single bits). Register `c` then holds, in byte
+    //!    `b`, byte `g` of output row `8b + c`; it is stored at `dst[8g + c]`.
+    //! 2. For each `c`, the 16 blocks `dst[8g + c]` (`g = 0..16`) form a 16×16
+    //!    byte matrix whose transpose is output rows `8b + c` (`b = 0..16`): the
+    //!    same `zip` network as the x86 byte transpose. Pass 2 reads and writes
+    //!    the same 16 blocks, so `dst` doubles as scratch.
+    use super::Block;
+    use std::arch::aarch64::*;
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip1_8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vzip1q_u8(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip2_8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vzip2q_u8(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip1_16(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u16(vzip1q_u16(vreinterpretq_u16_u8(a), vreinterpretq_u16_u8(b)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip2_16(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u16(vzip2q_u16(vreinterpretq_u16_u8(a), vreinterpretq_u16_u8(b)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip1_32(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u32(vzip1q_u32(vreinterpretq_u32_u8(a), vreinterpretq_u32_u8(b)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip2_32(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u32(vzip2q_u32(vreinterpretq_u32_u8(a), vreinterpretq_u32_u8(b)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip1_64(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u64(vzip1q_u64(vreinterpretq_u64_u8(a), vreinterpretq_u64_u8(b)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn zip2_64(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+        vreinterpretq_u8_u64(vzip2q_u64(vreinterpretq_u64_u8(a), vreinterpretq_u64_u8(b)))
+    }
+
+    /// Swaps bit `k + S` of `x` with bit `k` of `y` in every byte, for the bits
+    /// `k` set in `lo` (`0x33` for `S = 2`, `0x55` for `S = 1`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn swap_bits<const S: i32>(
+        x: uint8x16_t,
+        y: uint8x16_t,
+        lo: uint8x16_t,
+    ) -> (uint8x16_t, uint8x16_t) {
+        (
+            vbslq_u8(lo, x, vshlq_n_u8::<S>(y)),
+            vbslq_u8(lo, vshrq_n_u8::<S>(x), y),
+        )
+    }
+
+    /// NEON kernel. Bounds were checked by the caller (`check_bounds`). NEON is
+    /// part of the aarch64 baseline, so every aarch64 CPU can run it.
+    #[target_feature(enable = "neon")]
+    pub(super) fn neon(src: &[Block], stride: usize, dst: &mut [Block]) {
+        let out = dst[..128].as_mut_ptr() as *mut u8;
+        let m33 = vdupq_n_u8(0x33);
+        let m55 = vdupq_n_u8(0x55);
+        // Pass 1: bit transpose of each group of 8 rows, to dst[8g + c].
+        for g in 0..16 {
+            let mut r = [vdupq_n_u8(0); 8];
+            for (k, rk) in r.iter_mut().enumerate() {
+                let row: &Block = &src[(8 * g + k) * stride];
+                // SAFETY: `row` is a valid 16-byte reference; ld1 has no alignment
+                // requirement.
+                *rk = unsafe { vld1q_u8(row as *const Block as *const u8) };
+            }
+            for k in 0..4 {
+                let (x, y) = (r[k], r[k + 4]);
+                r[k] = vsliq_n_u8::<4>(x, y);
+                r[k + 4] = vsriq_n_u8::<4>(y, x);
+            }
+            for k in [0, 1, 4, 5] {
+                (r[k], r[k + 2]) = swap_bits::<2>(r[k], r[k + 2], m33);
+            }
+            for k in [0, 2, 4, 6] {
+                (r[k], r[k + 1]) = swap_bits::<1>(r[k], r[k + 1], m55);
+            }
+            for (c, v) in r.into_iter().enumerate() {
+                // SAFETY: 8g + c < 128: inside dst[..128].
+                unsafe { vst1q_u8(out.add(16 * (8 * g + c)), v) };
+            }
+        }
+        // Pass 2: for each c, a 16×16 byte transpose of dst[8g + c], g = 0..16,
+        // back into the same blocks as output rows 8b + c.
+        for c in 0..8 {
+            let mut r = [vdupq_n_u8(0); 16];
+            for (g, rg) in r.iter_mut().enumerate() {
+                // SAFETY: 8g + c < 128: inside dst[..128].
+                *rg = unsafe { vld1q_u8(out.add(16 * (8 * g + c))) };
+            }
+            let rows = byte_transpose_16x16!(
+                r,
+                vdupq_n_u8(0),
+                zip1_8,
+                zip2_8,
+                zip1_16,
+                zip2_16,
+                zip1_32,
+                zip2_32,
+                zip1_64,
+                zip2_64
+            );
+            for (b, v) in rows.into_iter().enumerate() {
+                // SAFETY: 8b + c < 128: inside dst[..128].
+                unsafe { vst1q_u8(out.add(16 * (8 * b + c)), v) };
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,6 +661,13 @@ mod tests {
             k.transpose(&strided, stride, &mut got);
             assert!(got == want, "{k:?} strided");
         }
+    }
+
+    #[test]
+    fn best_is_available() {
+        assert!(Kernel::available().contains(&Kernel::best()));
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(Kernel::best(), Kernel::Neon);
     }
 
     #[test]
