@@ -309,3 +309,48 @@ fn sigterm_stops_the_server_cleanly() {
     let log = log.join().unwrap().join("\n");
     assert!(log.contains("stopped after 0 session(s)"), "{log}");
 }
+
+/// `convert` of a compiled network to `.gcirc` keeps the network in it (the copy
+/// still takes `--weights` and input files, and is the same circuit); to Bristol it
+/// says that the network is dropped.
+#[test]
+fn converting_a_compiled_network_keeps_it_a_network() {
+    let dir = scratch("convert");
+    let gcirc = compile("digits", &dir);
+    let copy = dir.join("copy.gcirc");
+    ok(&Command::new(EXE)
+        .arg("convert")
+        .args([&gcirc, &copy])
+        .output()
+        .unwrap());
+    assert_eq!(
+        std::fs::read(&gcirc).unwrap(),
+        std::fs::read(&copy).unwrap(),
+        "a .gcirc copied through convert is the same bytes"
+    );
+    let weights = model("digits", "digits.safetensors");
+    let input = format!("image={}", model("digits", "test_inputs.npy"));
+    let eval = |file: &Path| {
+        let o = Command::new(EXE)
+            .arg("eval")
+            .arg(file)
+            .args(["--weights", &weights, "--json", "--input", &input])
+            .output()
+            .unwrap();
+        labels(&ok(&o))
+    };
+    let copied = eval(&copy);
+    assert_eq!(copied.len(), 360);
+    assert_eq!(copied, eval(&gcirc));
+
+    let text = dir.join("digits.txt");
+    let o = Command::new(EXE)
+        .arg("convert")
+        .args([&copy, &text])
+        .output()
+        .unwrap();
+    ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot carry the network"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

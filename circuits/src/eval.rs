@@ -1,6 +1,7 @@
 //! Plaintext evaluation, bit-sliced: each wire holds a `u64` whose bit j belongs to
 //! independent input j, so one pass over the gates evaluates 64 inputs.
 
+use crate::interface::HasInterface;
 use crate::ir::{Circuit, Gate, Op, OutBit, grow_slots};
 
 /// Inputs that do not fit the circuit.
@@ -35,11 +36,11 @@ impl std::fmt::Debug for LaneEval {
 }
 
 impl LaneEval {
-    /// Starts evaluating `interface` (its `gates` are not used) on 64 inputs:
+    /// Starts evaluating a circuit of this interface on 64 inputs:
     /// `input_wires[i]` carries input wire i across the lanes.
-    pub fn new(interface: &Circuit, input_wires: &[u64]) -> Result<LaneEval, EvalError> {
+    pub fn new(interface: &impl HasInterface, input_wires: &[u64]) -> Result<LaneEval, EvalError> {
         let n_in = interface.input_bits();
-        if input_wires.len() as u64 != n_in || n_in > interface.wires as u64 {
+        if input_wires.len() as u64 != n_in || n_in > interface.wires() as u64 {
             return Err(EvalError::WireCount {
                 expected: n_in,
                 got: input_wires.len(),
@@ -51,8 +52,11 @@ impl LaneEval {
     }
 
     /// Starts evaluating one input, a bit vector per input value (lane 0).
-    pub fn for_sample(interface: &Circuit, inputs: &[Vec<bool>]) -> Result<LaneEval, EvalError> {
-        interface.check_inputs(inputs)?;
+    pub fn for_sample(
+        interface: &impl HasInterface,
+        inputs: &[Vec<bool>],
+    ) -> Result<LaneEval, EvalError> {
+        check_inputs(interface, inputs)?;
         let lanes: Vec<u64> = inputs.iter().flatten().map(|&b| b as u64).collect();
         LaneEval::new(interface, &lanes)
     }
@@ -71,9 +75,9 @@ impl LaneEval {
     }
 
     /// One `u64` per output bit, outputs in order.
-    pub fn outputs(&self, interface: &Circuit) -> Vec<u64> {
+    pub fn outputs(&self, interface: &impl HasInterface) -> Vec<u64> {
         interface
-            .outputs
+            .outputs()
             .iter()
             .flat_map(|o| o.bits.iter())
             .map(|b| match *b {
@@ -84,11 +88,11 @@ impl LaneEval {
     }
 
     /// The outputs of lane 0, a bit vector per output value.
-    pub fn sample_outputs(&self, interface: &Circuit) -> Vec<Vec<bool>> {
+    pub fn sample_outputs(&self, interface: &impl HasInterface) -> Vec<Vec<bool>> {
         let lanes = self.outputs(interface);
         let mut bits = lanes.iter().map(|l| l & 1 == 1);
         interface
-            .outputs
+            .outputs()
             .iter()
             .map(|o| bits.by_ref().take(o.bits.len()).collect())
             .collect()
@@ -120,57 +124,74 @@ impl Circuit {
         self.eval_many_by(samples, |lanes| self.eval_lanes(lanes))
     }
 
-    /// [`Circuit::eval_many`] with the passes over the gates done by `pass`, which
-    /// maps 64 lanes of input wires to 64 lanes of output bits (say, a [`LaneEval`]
-    /// over gates streamed from a file); `self` gives the interface.
+    /// [`eval_many_by`] on this circuit's interface.
     pub fn eval_many_by<E: From<EvalError>>(
         &self,
         samples: &[Vec<Vec<bool>>],
-        mut pass: impl FnMut(&[u64]) -> Result<Vec<u64>, E>,
+        pass: impl FnMut(&[u64]) -> Result<Vec<u64>, E>,
     ) -> Result<Vec<Vec<Vec<bool>>>, E> {
-        for s in samples {
-            self.check_inputs(s)?;
-        }
-        let n_in = self.input_bits() as usize;
-        let mut results = Vec::with_capacity(samples.len());
-        for chunk in samples.chunks(64) {
-            let mut lanes = vec![0u64; n_in];
-            for (j, sample) in chunk.iter().enumerate() {
-                for (i, bit) in sample.iter().flatten().enumerate() {
-                    lanes[i] |= (*bit as u64) << j;
-                }
-            }
-            let out = pass(&lanes)?;
-            for j in 0..chunk.len() {
-                let mut bits = out.iter().map(|lane| (lane >> j) & 1 == 1);
-                results.push(
-                    self.outputs
-                        .iter()
-                        .map(|o| bits.by_ref().take(o.bits.len()).collect())
-                        .collect(),
-                );
-            }
-        }
-        Ok(results)
+        eval_many_by(self, samples, pass)
     }
 
     /// Checks that `inputs` has one value per circuit input, each of its width.
     pub fn check_inputs(&self, inputs: &[Vec<bool>]) -> Result<(), EvalError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(EvalError::InputCount {
-                expected: self.inputs.len(),
-                got: inputs.len(),
-            });
-        }
-        for (spec, v) in self.inputs.iter().zip(inputs) {
-            if v.len() != spec.bits as usize {
-                return Err(EvalError::InputWidth {
-                    name: spec.name.clone(),
-                    expected: spec.bits,
-                    got: v.len(),
-                });
+        check_inputs(self, inputs)
+    }
+}
+
+/// Evaluates many samples of a circuit with this `interface`, 64 per pass over
+/// its gates, the passes done by `pass`: it maps 64 lanes of input wires to 64
+/// lanes of output bits (say, a [`LaneEval`] over gates streamed from a file), so
+/// the gates need not be in memory.
+pub fn eval_many_by<E: From<EvalError>>(
+    interface: &impl HasInterface,
+    samples: &[Vec<Vec<bool>>],
+    mut pass: impl FnMut(&[u64]) -> Result<Vec<u64>, E>,
+) -> Result<Vec<Vec<Vec<bool>>>, E> {
+    for s in samples {
+        check_inputs(interface, s)?;
+    }
+    let n_in = interface.input_bits() as usize;
+    let mut results = Vec::with_capacity(samples.len());
+    for chunk in samples.chunks(64) {
+        let mut lanes = vec![0u64; n_in];
+        for (j, sample) in chunk.iter().enumerate() {
+            for (i, bit) in sample.iter().flatten().enumerate() {
+                lanes[i] |= (*bit as u64) << j;
             }
         }
-        Ok(())
+        let out = pass(&lanes)?;
+        for j in 0..chunk.len() {
+            let mut bits = out.iter().map(|lane| (lane >> j) & 1 == 1);
+            results.push(
+                interface
+                    .outputs()
+                    .iter()
+                    .map(|o| bits.by_ref().take(o.bits.len()).collect())
+                    .collect(),
+            );
+        }
     }
+    Ok(results)
+}
+
+/// Checks that `inputs` has one value per input of `interface`, each of its width.
+pub fn check_inputs(interface: &impl HasInterface, inputs: &[Vec<bool>]) -> Result<(), EvalError> {
+    let specs = interface.inputs();
+    if inputs.len() != specs.len() {
+        return Err(EvalError::InputCount {
+            expected: specs.len(),
+            got: inputs.len(),
+        });
+    }
+    for (spec, v) in specs.iter().zip(inputs) {
+        if v.len() != spec.bits as usize {
+            return Err(EvalError::InputWidth {
+                name: spec.name.clone(),
+                expected: spec.bits,
+                got: v.len(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -21,11 +21,14 @@ pub struct Interface {
 }
 
 /// Anything that has an interface: a whole [`Circuit`] or an [`Interface`]. The
-/// two-party session takes it, so in-memory circuits and streamed ones share code.
+/// two-party session, the lane evaluator and the statistics take it, so in-memory
+/// circuits and streamed ones share code.
 pub trait HasInterface {
     fn inputs(&self) -> &[InputSpec];
     fn outputs(&self) -> &[OutputSpec];
     fn wires(&self) -> u32;
+    /// Named gate ranges (layers), for statistics.
+    fn sections(&self) -> &[Section];
 
     /// Total number of input wires (they are wires `0..input_bits()`).
     fn input_bits(&self) -> u64 {
@@ -50,6 +53,9 @@ impl HasInterface for Circuit {
     fn wires(&self) -> u32 {
         self.wires
     }
+    fn sections(&self) -> &[Section] {
+        &self.sections
+    }
 }
 
 impl HasInterface for Interface {
@@ -61,6 +67,9 @@ impl HasInterface for Interface {
     }
     fn wires(&self) -> u32 {
         self.wires
+    }
+    fn sections(&self) -> &[Section] {
+        &self.sections
     }
 }
 

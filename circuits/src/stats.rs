@@ -2,6 +2,7 @@
 //! a two-party run with free-XOR, half-gates and IKNP oblivious transfer.
 
 use crate::builder::GateCounts;
+use crate::interface::HasInterface;
 use crate::ir::{Circuit, Gate, Op, Party, Recipient, grow_slots};
 use serde::Serialize;
 use std::fmt;
@@ -124,7 +125,7 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn new(c: &Circuit) -> Accumulator {
+    fn new(c: &impl HasInterface) -> Accumulator {
         Accumulator {
             counts: GateCounts::default(),
             // Grown as gates write slots: the wire count may come from a file.
@@ -132,8 +133,8 @@ impl Accumulator {
             depth: Vec::new(),
             max_and: 0,
             max_all: 0,
-            ranges: c.sections.iter().map(|s| s.gates.clone()).collect(),
-            section_counts: vec![GateCounts::default(); c.sections.len()],
+            ranges: c.sections().iter().map(|s| s.gates.clone()).collect(),
+            section_counts: vec![GateCounts::default(); c.sections().len()],
             section: 0,
             index: 0,
         }
@@ -161,9 +162,9 @@ impl Accumulator {
         self.index += 1;
     }
 
-    fn finish(self, c: &Circuit) -> Stats {
+    fn finish(self, c: &impl HasInterface) -> Stats {
         let sections = c
-            .sections
+            .sections()
             .iter()
             .zip(self.section_counts)
             .map(|(sec, cnt)| section_stat(&sec.name, cnt))
@@ -171,7 +172,7 @@ impl Accumulator {
         let mut st = Stats::from_counts(c, self.counts, sections);
         st.and_depth = Some(self.max_and);
         st.depth = Some(self.max_all);
-        st.wires = Some(c.wires as u64);
+        st.wires = Some(c.wires() as u64);
         st
     }
 }
@@ -186,11 +187,10 @@ impl Stats {
         acc.finish(c)
     }
 
-    /// Statistics of a circuit given as its interface (`gates` unused) and a stream
-    /// of its gates, such as a `.gcirc` [`crate::format::gcirc::GateReader`]: memory
+    /// Statistics of a circuit given as its interface and a stream of its gates, such as a `.gcirc` [`crate::format::gcirc::GateReader`]: memory
     /// is per wire slot, not per gate, so a file of any size fits.
     pub fn of_stream<E>(
-        interface: &Circuit,
+        interface: &impl HasInterface,
         gates: impl Iterator<Item = Result<Gate, E>>,
     ) -> Result<Stats, E> {
         let mut acc = Accumulator::new(interface);
@@ -203,12 +203,12 @@ impl Stats {
     /// Statistics from counts alone (e.g. from a [`crate::LiveCounter`]), with the
     /// circuit's interface for inputs and outputs; depths and wires unknown.
     pub fn from_counts(
-        interface: &Circuit,
+        interface: &impl HasInterface,
         counts: GateCounts,
         sections: Vec<SectionStat>,
     ) -> Stats {
         let inputs: Vec<InputStat> = interface
-            .inputs
+            .inputs()
             .iter()
             .map(|i| InputStat {
                 name: i.name.clone(),
@@ -217,7 +217,7 @@ impl Stats {
             })
             .collect();
         let outputs: Vec<OutputStat> = interface
-            .outputs
+            .outputs()
             .iter()
             .map(|o| OutputStat {
                 name: o.name.clone(),

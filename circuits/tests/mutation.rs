@@ -134,12 +134,7 @@ fn consume(c: &Circuit) {
 fn read_gcirc(bytes: &[u8]) {
     // Streamed, as `stats` and `eval` do: gates are used before the digest is checked.
     if let Ok(gr) = gcirc::GateReader::new(bytes) {
-        let interface = Circuit {
-            wires: gr.header().wires,
-            inputs: gr.header().inputs.clone(),
-            outputs: gr.header().outputs.clone(),
-            ..Circuit::default()
-        };
+        let interface = garnet_circuits::Interface::from(gr.header().clone());
         let _ = Stats::of_stream(&interface, gr);
     }
     if let Ok(c) = gcirc::read(&mut &bytes[..]) {

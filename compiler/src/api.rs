@@ -100,8 +100,8 @@ pub fn count(
 
 /// The circuit's interface (inputs and outputs with their types, no gates), as
 /// [`compile`] declares it; for statistics from [`count`]. Output bits are
-/// placeholders and `wires` is the number of input wires.
-pub fn interface(net: &Network) -> Circuit {
+/// placeholders, `wires` is the number of input wires and `gates` is 0.
+pub fn interface(net: &Network) -> garnet_circuits::Interface {
     let mut inputs = Vec::new();
     for i in &net.inputs {
         let t = &net.tensors[i.tensor];
@@ -141,12 +141,12 @@ pub fn interface(net: &Network) -> Circuit {
         })
         .collect();
     let wires = inputs.iter().map(|i: &InputSpec| i.bits).sum();
-    Circuit {
+    garnet_circuits::Interface {
         inputs,
         outputs,
-        gates: Vec::new(),
         wires,
         sections: Vec::new(),
+        gates: 0,
     }
 }
 

@@ -336,18 +336,17 @@ impl Model {
     /// Plaintext outputs of many samples (circuit input bits each), 64 per pass
     /// over the gates, streamed from the gate source.
     pub fn eval_many(&self, samples: &[Vec<Vec<bool>>]) -> Result<Vec<Vec<Vec<bool>>>> {
-        use garnet_circuits::eval::LaneEval;
-        // The lane evaluator reads only the interface part of this circuit.
-        let c = self.interface.clone().with_gates(Vec::new());
+        use garnet_circuits::eval::{LaneEval, eval_many_by};
+        let c = &self.interface;
         let run =
             |lanes: &[u64], gates: &mut dyn Iterator<Item = Result<Gate>>| -> Result<Vec<u64>> {
-                let mut ev = LaneEval::new(&c, lanes)?;
+                let mut ev = LaneEval::new(c, lanes)?;
                 for g in gates {
                     ev.gate(&g?);
                 }
-                Ok(ev.outputs(&c))
+                Ok(ev.outputs(c))
             };
-        c.eval_many_by(samples, |lanes| -> Result<Vec<u64>> {
+        eval_many_by(c, samples, |lanes| -> Result<Vec<u64>> {
             match &self.gates {
                 GateSource::Memory(g) => run(lanes, &mut g.iter().map(|g| Ok(*g))),
                 GateSource::Bytes(b) => {

@@ -1,7 +1,7 @@
 //! `garnet convert`: between .gcirc and Bristol Fashion.
 
 use anyhow::{Context, Result, bail};
-use garnet_circuits::format::{Format, write_file};
+use garnet_circuits::format::Format;
 use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -41,15 +41,20 @@ pub fn run(args: Args) -> Result<()> {
             args.output.display()
         );
     }
-    let circuit = garnet_circuits::format::read_file(&args.input).context("cannot load circuit")?;
-    write_file(&args.output, &circuit, format)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let done = garnet_circuits::format::convert_file(&args.input, &args.output, format)
+        .context("cannot convert")?;
     eprintln!(
         "wrote {} ({} gates, {} AND) as {:?}",
         args.output.display(),
-        circuit.gates.len(),
-        circuit.and_count(),
+        done.gates,
+        done.and_gates,
         format
     );
+    if done.dropped_annotations > 0 {
+        eprintln!(
+            "note: Bristol text cannot carry the network stored in {}: the result is a plain circuit",
+            args.input.display()
+        );
+    }
     Ok(())
 }

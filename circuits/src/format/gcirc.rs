@@ -1638,19 +1638,28 @@ pub fn read(r: &mut impl BufRead) -> Result<Circuit, FormatError> {
 /// [`read`] with the given limits. The gate list grows as gates are read, so
 /// memory follows the file's size, not its header.
 pub fn read_with(r: &mut impl BufRead, limits: Limits) -> Result<Circuit, FormatError> {
+    read_annotated(r, limits).map(|(c, _)| c)
+}
+
+/// [`read_with`], and the header's annotations (a compiled network's source).
+pub fn read_annotated(
+    r: &mut impl BufRead,
+    limits: Limits,
+) -> Result<(Circuit, Vec<Annotation>), FormatError> {
     let mut gr = GateReader::with_limits(r, limits)?;
     let mut gates = Vec::new();
     for g in gr.by_ref() {
         gates.push(g?);
     }
     let header = gr.into_header();
-    Ok(Circuit {
+    let c = Circuit {
         inputs: header.inputs,
         outputs: header.outputs,
         gates,
         wires: header.wires,
         sections: header.sections,
-    })
+    };
+    Ok((c, header.annotations))
 }
 
 #[cfg(test)]

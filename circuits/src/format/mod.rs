@@ -15,6 +15,7 @@
 pub mod bristol;
 pub mod gcirc;
 
+use crate::interface::Interface;
 use crate::ir::Circuit;
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
@@ -150,33 +151,31 @@ pub fn read_file_with(path: &Path, limits: &Limits) -> Result<Circuit, FormatErr
 /// The gates of a circuit file, one at a time.
 pub type GateStream = Box<dyn Iterator<Item = Result<crate::Gate, FormatError>>>;
 
-/// Opens a circuit file for streaming: its interface (a [`Circuit`] without gates)
-/// and its gates. A `.gcirc` file is validated as it is read (the digest at the
-/// end), so memory is per wire slot, not per gate; Bristol text is loaded whole.
+/// Opens a circuit file for streaming: its [`Interface`] and its gates. A `.gcirc`
+/// file is validated as it is read (the digest at the end), so memory is per wire
+/// slot, not per gate; Bristol text is loaded whole.
 /// Stream errors name the file.
-pub fn open_gates(path: &Path) -> Result<(Circuit, GateStream), FormatError> {
+pub fn open_gates(path: &Path) -> Result<(Interface, GateStream), FormatError> {
     open_gates_with(path, &Limits::default())
 }
 
 /// [`open_gates`] with the given limits.
-pub fn open_gates_with(path: &Path, limits: &Limits) -> Result<(Circuit, GateStream), FormatError> {
-    let inner = || -> Result<(Circuit, GateStream), FormatError> {
+pub fn open_gates_with(
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Interface, GateStream), FormatError> {
+    let inner = || -> Result<(Interface, GateStream), FormatError> {
         let file = std::fs::File::open(path)?;
         let mut r = BufReader::with_capacity(1 << 16, file);
         if detect(r.fill_buf()?) == Format::Bristol {
             let mut c = read_file_with(path, limits)?;
             let gates = std::mem::take(&mut c.gates);
-            return Ok((c, Box::new(gates.into_iter().map(Ok))));
+            let mut interface = Interface::from(&c);
+            interface.gates = gates.len() as u64;
+            return Ok((interface, Box::new(gates.into_iter().map(Ok))));
         }
         let gr = gcirc::GateReader::with_limits(r, limits.gcirc.clone())?;
-        let h = gr.header();
-        let interface = Circuit {
-            wires: h.wires,
-            inputs: h.inputs.clone(),
-            outputs: h.outputs.clone(),
-            gates: Vec::new(),
-            sections: h.sections.clone(),
-        };
+        let interface = Interface::from(gr.header().clone());
         let owned = path.to_path_buf();
         Ok((
             interface,
@@ -213,6 +212,100 @@ pub fn write_file(path: &Path, c: &Circuit, format: Format) -> Result<(), Format
         Ok(())
     };
     inner().map_err(|e| e.in_file(path))
+}
+
+/// What [`convert_file`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converted {
+    pub gates: u64,
+    pub and_gates: u64,
+    /// Annotations of the source (say, a network's source code) that the target
+    /// format cannot carry: Bristol text has no place for them.
+    pub dropped_annotations: usize,
+}
+
+/// Converts the circuit file `input` to `format` at `output` (written beside it
+/// and renamed when complete). `.gcirc` to `.gcirc` is streamed gate by gate and
+/// keeps the header's annotations, so a compiled network stays a network; the
+/// output path must not be the input.
+pub fn convert_file(input: &Path, output: &Path, format: Format) -> Result<Converted, FormatError> {
+    convert_file_with(input, output, format, &Limits::default())
+}
+
+/// [`convert_file`] with the given limits.
+pub fn convert_file_with(
+    input: &Path,
+    output: &Path,
+    format: Format,
+    limits: &Limits,
+) -> Result<Converted, FormatError> {
+    if input == output || same_file(input, output) {
+        return Err(FormatError::Io(std::io::Error::other(format!(
+            "the output {} is the input itself: pick another path",
+            output.display()
+        ))));
+    }
+    let source_is_gcirc = {
+        let file = std::fs::File::open(input).map_err(|e| FormatError::from(e).in_file(input))?;
+        let mut r = BufReader::new(file);
+        detect(
+            r.fill_buf()
+                .map_err(|e| FormatError::from(e).in_file(input))?,
+        ) == Format::Gcirc
+    };
+    if source_is_gcirc && format == Format::Gcirc {
+        return copy_gcirc(input, output, limits);
+    }
+    let (c, dropped) = if source_is_gcirc {
+        let file = std::fs::File::open(input).map_err(|e| FormatError::from(e).in_file(input))?;
+        let mut r = BufReader::with_capacity(1 << 16, file);
+        let (c, notes) =
+            gcirc::read_annotated(&mut r, limits.gcirc.clone()).map_err(|e| e.in_file(input))?;
+        (c, notes.len())
+    } else {
+        (read_file_with(input, limits)?, 0)
+    };
+    write_file(output, &c, format)?;
+    Ok(Converted {
+        gates: c.gates.len() as u64,
+        and_gates: c.and_count(),
+        dropped_annotations: dropped,
+    })
+}
+
+/// `.gcirc` to `.gcirc`, gate by gate: memory per wire slot, annotations kept,
+/// the source's digest checked before the output replaces anything.
+fn copy_gcirc(input: &Path, output: &Path, limits: &Limits) -> Result<Converted, FormatError> {
+    let file = std::fs::File::open(input).map_err(|e| FormatError::from(e).in_file(input))?;
+    let mut r = gcirc::GateReader::with_limits(
+        BufReader::with_capacity(1 << 16, file),
+        limits.gcirc.clone(),
+    )
+    .map_err(|e| e.in_file(input))?;
+    let out = Replacing::create(output).map_err(|e| FormatError::from(e).in_file(output))?;
+    let header = r.header().clone();
+    let write_err = |e: std::io::Error| FormatError::from(e).in_file(output);
+    let mut w = gcirc::Writer::new(
+        std::io::BufWriter::with_capacity(1 << 16, out.file().map_err(write_err)?),
+        &header,
+    )
+    .map_err(write_err)?;
+    let mut and_gates = 0;
+    for g in r.by_ref() {
+        let g = g.map_err(|e| e.in_file(input))?;
+        and_gates += (g.op == crate::Op::And) as u64;
+        w.write_gate(&g).map_err(write_err)?;
+    }
+    r.finish().map_err(|e| e.in_file(input))?;
+    let (_, mut buf) = w.finish().map_err(write_err)?;
+    buf.flush().map_err(write_err)?;
+    drop(buf);
+    out.commit().map_err(write_err)?;
+    Ok(Converted {
+        gates: header.gates,
+        and_gates,
+        dropped_annotations: 0,
+    })
 }
 
 /// Whether two paths name the same existing file.
