@@ -110,8 +110,10 @@ fn section_stat(name: &str, c: GateCounts) -> SectionStat {
     }
 }
 
-/// Gate counts and depths, gate by gate.
-struct Accumulator {
+/// Statistics gathered gate by gate, for gates that come from a callback rather
+/// than an iterator ([`Stats::of_stream`] wraps it). Memory is per wire slot.
+#[derive(Debug)]
+pub struct StatsBuilder {
     counts: GateCounts,
     and_depth: Vec<u32>,
     depth: Vec<u32>,
@@ -124,9 +126,10 @@ struct Accumulator {
     index: u64,
 }
 
-impl Accumulator {
-    fn new(c: &impl HasInterface) -> Accumulator {
-        Accumulator {
+impl StatsBuilder {
+    /// Starts on a circuit of this interface.
+    pub fn new(c: &impl HasInterface) -> StatsBuilder {
+        StatsBuilder {
             counts: GateCounts::default(),
             // Grown as gates write slots: the wire count may come from a file.
             and_depth: Vec::new(),
@@ -140,8 +143,9 @@ impl Accumulator {
         }
     }
 
+    /// Takes the next gate.
     #[inline]
-    fn push(&mut self, g: &Gate) {
+    pub fn push(&mut self, g: &Gate) {
         let (a, b) = (g.a as usize, g.b as usize);
         grow_slots(&mut self.depth, g.out.max(g.a).max(g.b), 0);
         grow_slots(&mut self.and_depth, g.out.max(g.a).max(g.b), 0);
@@ -162,7 +166,8 @@ impl Accumulator {
         self.index += 1;
     }
 
-    fn finish(self, c: &impl HasInterface) -> Stats {
+    /// The statistics of the gates pushed.
+    pub fn finish(self, c: &impl HasInterface) -> Stats {
         let sections = c
             .sections()
             .iter()
@@ -180,7 +185,7 @@ impl Accumulator {
 impl Stats {
     /// Statistics of a built circuit, depths included.
     pub fn of(c: &Circuit) -> Stats {
-        let mut acc = Accumulator::new(c);
+        let mut acc = StatsBuilder::new(c);
         for g in &c.gates {
             acc.push(g);
         }
@@ -193,7 +198,7 @@ impl Stats {
         interface: &impl HasInterface,
         gates: impl Iterator<Item = Result<Gate, E>>,
     ) -> Result<Stats, E> {
-        let mut acc = Accumulator::new(interface);
+        let mut acc = StatsBuilder::new(interface);
         for g in gates {
             acc.push(&g?);
         }

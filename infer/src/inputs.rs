@@ -225,7 +225,12 @@ impl Model {
 
     /// One sample of a network party's values (and, if it owns them, the weights)
     /// as circuit inputs; empty for the other party's inputs.
-    fn network_bits(&self, b: &Bound, values: &[Vec<i64>], party: Party) -> Result<Vec<Vec<bool>>> {
+    pub(crate) fn network_bits(
+        &self,
+        b: &Bound,
+        values: &[Vec<i64>],
+        party: Party,
+    ) -> Result<Vec<Vec<bool>>> {
         let net = &b.net;
         let owns_params = matches!(net.params_owner,
             ParamsOwner::Party(p) if circuit_party(p) == party);

@@ -59,6 +59,7 @@
 //! ```
 
 pub mod decode;
+pub mod demo;
 pub mod embed;
 pub mod inputs;
 pub mod model;

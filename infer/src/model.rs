@@ -333,36 +333,46 @@ fn check_network_interface(net: &Network, c: &Interface) -> Result<()> {
 }
 
 impl Model {
+    /// One pass over the gates, in order, from wherever they are: memory, bytes
+    /// this process compiled, a `.gcirc` file (its digest checked at the end) or a
+    /// generator.
+    pub fn for_each_gate(&self, f: &mut dyn FnMut(&Gate)) -> Result<()> {
+        match &self.gates {
+            GateSource::Memory(g) => g.iter().for_each(f),
+            GateSource::Bytes(b) => {
+                for g in GateReader::trusted(&b[..], self.digest)? {
+                    f(&g?);
+                }
+            }
+            GateSource::File(p) => {
+                let mut r = open_gcirc(p)?;
+                for g in r.by_ref() {
+                    f(&g.with_context(|| format!("in {}", p.display()))?);
+                }
+                if r.digest() != Some(self.digest) {
+                    bail!("{} changed while it was being read", p.display());
+                }
+            }
+            GateSource::Synthetic(s) => s.gates_iter().for_each(|g| f(&g)),
+        }
+        Ok(())
+    }
+
+    /// Gate counts, depths and traffic of the circuit, in one pass over its gates.
+    pub fn stats(&self) -> Result<garnet_circuits::stats::Stats> {
+        let mut acc = garnet_circuits::stats::StatsBuilder::new(&self.interface);
+        self.for_each_gate(&mut |g| acc.push(g))?;
+        Ok(acc.finish(&self.interface))
+    }
+
     /// Plaintext outputs of many samples (circuit input bits each), 64 per pass
     /// over the gates, streamed from the gate source.
     pub fn eval_many(&self, samples: &[Vec<Vec<bool>>]) -> Result<Vec<Vec<Vec<bool>>>> {
         use garnet_circuits::eval::{LaneEval, eval_many_by};
-        let c = &self.interface;
-        let run =
-            |lanes: &[u64], gates: &mut dyn Iterator<Item = Result<Gate>>| -> Result<Vec<u64>> {
-                let mut ev = LaneEval::new(c, lanes)?;
-                for g in gates {
-                    ev.gate(&g?);
-                }
-                Ok(ev.outputs(c))
-            };
-        eval_many_by(c, samples, |lanes| -> Result<Vec<u64>> {
-            match &self.gates {
-                GateSource::Memory(g) => run(lanes, &mut g.iter().map(|g| Ok(*g))),
-                GateSource::Bytes(b) => {
-                    let r = GateReader::trusted(&b[..], self.digest)?;
-                    run(lanes, &mut r.map(|g| Ok(g?)))
-                }
-                GateSource::File(p) => {
-                    let mut r = open_gcirc(p)?;
-                    let out = run(lanes, &mut r.by_ref().map(|g| Ok(g?)))?;
-                    if r.digest() != Some(self.digest) {
-                        bail!("{} changed while it was being evaluated", p.display());
-                    }
-                    Ok(out)
-                }
-                GateSource::Synthetic(s) => run(lanes, &mut s.gates_iter().map(Ok)),
-            }
+        eval_many_by(&self.interface, samples, |lanes| -> Result<Vec<u64>> {
+            let mut ev = LaneEval::new(&self.interface, lanes)?;
+            self.for_each_gate(&mut |g| ev.gate(g))?;
+            Ok(ev.outputs(&self.interface))
         })
     }
 }
