@@ -143,23 +143,30 @@ pub fn sessions_keeping(
     inputs: &[Vec<Vec<bool>>],
     progress: Option<&mut dyn FnMut(u64)>,
 ) -> (Vec<SessionOutcome>, Result<()>) {
+    let mut outs = Vec::new();
+    let r = sessions_each(party, ch, m, inputs, progress, &mut |o| outs.push(o));
+    (outs, r)
+}
+
+/// A session (see [`run_side`]) handing each inference's outcome to `each` as
+/// soon as it is known, so a caller can print it before the next one runs.
+pub fn sessions_each(
+    party: Party,
+    ch: &mut dyn Channel,
+    m: &Model,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+    each: &mut dyn FnMut(SessionOutcome),
+) -> Result<()> {
     let who = if party == Party::Garbler {
         "garbler"
     } else {
         "evaluator"
     };
-    let mut outs = Vec::new();
-    let mut each = |o| outs.push(o);
     let r = match &m.gates {
-        GateSource::Memory(g) => run_side(
-            party,
-            ch,
-            m,
-            || g.iter().copied(),
-            inputs,
-            progress,
-            &mut each,
-        ),
+        GateSource::Memory(g) => {
+            run_side(party, ch, m, || g.iter().copied(), inputs, progress, each)
+        }
         GateSource::Bytes(b) => run_side(
             party,
             ch,
@@ -167,7 +174,7 @@ pub fn sessions_keeping(
             || Reopened::bytes(b, m.digest),
             inputs,
             progress,
-            &mut each,
+            each,
         ),
         GateSource::File(path) => run_side(
             party,
@@ -176,13 +183,13 @@ pub fn sessions_keeping(
             || Reopened::open(path, m),
             inputs,
             progress,
-            &mut each,
+            each,
         ),
         GateSource::Synthetic(s) => {
-            run_side(party, ch, m, || s.gates_iter(), inputs, progress, &mut each)
+            run_side(party, ch, m, || s.gates_iter(), inputs, progress, each)
         }
     };
-    (outs, r.map_err(|e| anyhow!("{who}: {e}")))
+    r.map_err(|e| anyhow!("{who}: {e}"))
 }
 
 /// A session of one inference.

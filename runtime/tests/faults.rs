@@ -332,7 +332,7 @@ fn server_keeps_serving_after_failed_clients() {
             max_sessions: 2,
             limit: Some(4),
             timeout: Duration::from_secs(2),
-            stop: None,
+            ..ServeOptions::default()
         };
         serve(&l, &opts, move |mut ch| {
             let r = garble(&mut ch, &c2);

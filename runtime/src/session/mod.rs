@@ -281,8 +281,10 @@ where
     ch.flush().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
 
-    let mut core = GarblerCore::with_threads(Tccr::new(hash_key), delta, c.wires(), opts.threads)
-        .map_err(at(Phase::Garbling))?;
+    let slots = wires::held_slots(c);
+    let mut core =
+        GarblerCore::with_slots(Tccr::new(hash_key), delta, c.wires(), slots, opts.threads)
+            .map_err(at(Phase::Garbling))?;
     let d = delta.block();
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -470,7 +472,8 @@ where
     handshake(ch, Role::Evaluator, c, digest)?;
     let hash_key = ch.read_block().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
-    let mut core = EvaluatorCore::with_threads(Tccr::new(hash_key), c.wires(), opts.threads)
+    let slots = wires::held_slots(c);
+    let mut core = EvaluatorCore::with_slots(Tccr::new(hash_key), c.wires(), slots, opts.threads)
         .map_err(at(Phase::Evaluation))?;
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
