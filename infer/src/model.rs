@@ -71,9 +71,11 @@ pub fn load_network(path: &Path) -> Result<(Network, NetworkSource)> {
     Ok((net, NetworkSource::from_sources(&sources)))
 }
 
-/// The default of [`read_limit`]: the longest weights or input file read, 1 GiB
-/// (the largest bundled weights are kilobytes; MiniONN's 8-bit weights are megabytes).
-pub const READ_LIMIT: u64 = 1 << 30;
+/// The default of [`read_limit`]: the longest weights or input file read, 256 MiB.
+/// Far above what garbling can use: every weight bit becomes a 16-byte label (and
+/// every evaluator input bit an OT), so 256 MiB of weights would be gigabytes of
+/// labels; the bundled weights are kilobytes.
+pub const READ_LIMIT: u64 = 256 << 20;
 
 /// The longest weights (`--weights`) or input (`--input NAME=FILE`) file read, in
 /// bytes: [`READ_LIMIT`], or the environment variable `GARNET_READ_LIMIT`. A file
