@@ -42,13 +42,19 @@ fn trickle(addr: &str, every: Duration, give_up: Duration) -> Option<Duration> {
     let start = Instant::now();
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(every)).unwrap();
-    let magic = b"GARNET2P";
-    let mut i = 0;
+    // A well-formed hello (magic, version 2, the evaluator's role, ...), slowly.
+    let mut hello = b"GARNET2P".to_vec();
+    hello.extend(2u32.to_le_bytes());
+    hello.push(2);
+    hello.extend([0u8; 256]);
+    let mut bytes = hello.into_iter();
     while start.elapsed() < give_up {
-        if s.write_all(&[magic[i % magic.len()]]).is_err() {
+        let Some(byte) = bytes.next() else {
+            return None;
+        };
+        if s.write_all(&[byte]).is_err() {
             return Some(start.elapsed());
         }
-        i += 1;
         let pause = Instant::now();
         while pause.elapsed() < every {
             let mut buf = [0u8; 4096];
