@@ -493,6 +493,55 @@ mod tests {
     }
 
     #[test]
+    fn a_paced_channel_drops_a_trickler_and_keeps_a_fast_peer() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let pace = Pace {
+            handshake: Duration::from_millis(300),
+            min_rate: 64,
+        };
+        // A byte every 100 ms: dropped soon after the 300 ms handshake allowance.
+        let t = std::thread::spawn(move || {
+            let mut c = TcpChannel::connect(addr, SHORT_T, SHORT_T).unwrap();
+            for _ in 0..40 {
+                if c.write_bytes(&[7]).and_then(|()| c.flush()).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let (s, _) = l.accept().unwrap();
+        let mut c = TcpChannel::new(s, Duration::from_secs(10)).unwrap();
+        c.set_pace(pace);
+        let start = std::time::Instant::now();
+        let e = c.read_bytes(&mut [0u8; 30]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(e.to_string().contains("peer too slow"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(3));
+        drop(c);
+        t.join().unwrap();
+        // 4 KiB at once, then 500 ms of silence: the bytes paid for the wait.
+        let t = std::thread::spawn(move || {
+            let mut c = TcpChannel::connect(addr, SHORT_T, SHORT_T).unwrap();
+            c.write_bytes(&[1; 4096]).unwrap();
+            c.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+            c.write_bytes(&[2; 16]).unwrap();
+            c.flush().unwrap();
+        });
+        let (s, _) = l.accept().unwrap();
+        let mut c = TcpChannel::new(s, Duration::from_secs(10)).unwrap();
+        c.set_pace(pace);
+        c.read_bytes(&mut [0u8; 4096]).unwrap();
+        let mut b = [0u8; 16];
+        c.read_bytes(&mut b).unwrap();
+        assert_eq!(b, [2; 16]);
+        t.join().unwrap();
+    }
+
+    const SHORT_T: Duration = Duration::from_secs(5);
+
+    #[test]
     fn connect_to_a_closed_port_fails_cleanly() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();

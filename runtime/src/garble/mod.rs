@@ -97,6 +97,15 @@ fn next_epoch(stamp: &mut [u32], epoch: &mut u32) {
     }
 }
 
+/// Grows the per-slot arrays to `slots` (capped at `max`).
+fn hold(labels: &mut Vec<Block>, stamp: &mut Vec<u32>, slots: u32, max: usize) {
+    let n = (slots as usize).min(max);
+    if n > labels.len() {
+        labels.resize(n, Block::ZERO);
+        stamp.resize(n, 0);
+    }
+}
+
 /// Garbler state: Δ, the hash, the 0-label of every wire slot, the AND counter.
 #[derive(Debug)]
 pub struct GarblerCore {
@@ -159,6 +168,11 @@ impl GarblerCore {
 
     pub fn labels_mut(&mut self) -> &mut [Block] {
         &mut self.labels
+    }
+
+    /// Holds at least `slots` slots (at most the circuit's), zero-labelled if new.
+    pub fn hold_slots(&mut self, slots: u32) {
+        hold(&mut self.labels, &mut self.stamp, slots, self.max);
     }
 
     /// Number of AND gates garbled so far (the next AND's index `j`).
@@ -329,6 +343,12 @@ impl EvaluatorCore {
 
     pub fn ands(&self) -> u64 {
         self.win.next_and
+    }
+
+    /// Holds at least `slots` slots (at most the circuit's), see
+    /// [`GarblerCore::hold_slots`].
+    pub fn hold_slots(&mut self, slots: u32) {
+        hold(&mut self.labels, &mut self.stamp, slots, self.max);
     }
 
     /// Evaluates `gates` in order, reading each AND gate's ciphertexts from `ch`.
