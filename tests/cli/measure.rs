@@ -20,12 +20,18 @@ pub fn peak_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The binary under test: this build's, or `GARNET_TEST_BIN` (to show that these
+/// tests fail on another build, say the one before a fix).
+fn binary() -> String {
+    std::env::var("GARNET_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_garnet").into())
+}
+
 /// `garnet ARGS` under an address-space cap of `cap_mib`, with `envs` set.
 pub fn command(args: &[&str], envs: &[(&str, &str)], cap_mib: u64) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", cap_mib * 1024))
-        .arg(env!("CARGO_BIN_EXE_garnet"))
+        .arg(binary())
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // Few malloc arenas: their reserved (not used) address space counts in the cap.

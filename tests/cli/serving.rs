@@ -49,9 +49,7 @@ fn trickle(addr: &str, every: Duration, give_up: Duration) -> Option<Duration> {
     hello.extend([0u8; 256]);
     let mut bytes = hello.into_iter();
     while start.elapsed() < give_up {
-        let Some(byte) = bytes.next() else {
-            return None;
-        };
+        let byte = bytes.next()?;
         if s.write_all(&[byte]).is_err() {
             return Some(start.elapsed());
         }

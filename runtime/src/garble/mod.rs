@@ -214,6 +214,7 @@ impl GarblerCore {
 /// The garbler's hot loop; slices and the epoch are locals so the compiler keeps them
 /// in registers and drops repeated bounds checks.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn garble_loop<I: IntoIterator>(
     labels_vec: &mut Vec<Block>,
     stamp_vec: &mut Vec<u32>,
@@ -381,6 +382,7 @@ impl EvaluatorCore {
 
 /// The evaluator's hot loop (see [`garble_loop`]).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn eval_loop<I: IntoIterator>(
     labels_vec: &mut Vec<Block>,
     stamp_vec: &mut Vec<u32>,
