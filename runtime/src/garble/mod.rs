@@ -1,8 +1,7 @@
 //! Streaming garbler and evaluator drivers.
 //!
 //! Both walk the gates once, in order, keeping one label per wire slot in a flat
-//! array (at most `circuit.wires` slots, never one per gate; grown as gates write
-//! new slots, so a header claiming 2^30 wires costs nothing until gates use them). XOR and NOT cost nothing. AND
+//! array (grown as gates write new slots, never one per gate). XOR and NOT cost nothing. AND
 //! gates are not hashed one at a time: each driver collects a *window* of AND gates
 //! whose inputs are ready, captures their input labels, and hashes the whole window in
 //! one batched TMMO call ([`Tccr::hash_in_place`]) so the AES units stay busy. A gate
@@ -138,7 +137,7 @@ impl GarblerCore {
     }
 
     /// [`GarblerCore::with_threads`] with only `slots` of the `wires` slots held at
-    /// first (say, the input and output wires); the rest are added as gates write
+    /// first (say, the input wires); the rest are added as gates write
     /// them, so memory follows the gates, not a header's wire count.
     pub fn with_slots(
         hash: Tccr,
