@@ -306,10 +306,10 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     printing?;
     if let Err(e) = r {
         let done = outs.len();
-        let failed = if done + 1 == k {
-            format!("inference {k}")
-        } else {
-            format!("inferences {}-{k}", done + 1)
+        let failed = match k - done.min(k) {
+            0 => "none lacks a result".to_string(),
+            1 => format!("inference {k} has no result"),
+            _ => format!("inferences {}-{k} have no result", done + 1),
         };
         if args.json {
             let why = format!("{e:#}");
@@ -321,7 +321,7 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
             eprintln!("{}", session_report(&outs));
         }
         return Err(e.context(format!(
-            "the session failed after {done} of {k} inferences: {failed} have no result"
+            "the session failed after {done} of {k} inferences: {failed}"
         )));
     }
     eprintln!("{}", session_report(&outs));
