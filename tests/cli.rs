@@ -3,6 +3,13 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+#[path = "cli/hostile.rs"]
+mod hostile;
+#[path = "cli/measure.rs"]
+mod measure;
+#[path = "cli/serving.rs"]
+mod serving;
+
 fn garnet(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_garnet"))
         .args(args)

@@ -84,10 +84,15 @@ pub fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         .min(limit)
         .min(1 << 26);
     let mut bytes = Vec::with_capacity(hint as usize);
-    file.take(limit.saturating_add(1))
+    let err = |e: io::Error| io::Error::new(e.kind(), format!("cannot read `{}`: {e}", shown()));
+    let mut file = file;
+    (&mut file)
+        .take(limit)
         .read_to_end(&mut bytes)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot read `{}`: {e}", shown())))?;
-    if bytes.len() as u64 > limit {
+        .map_err(err)?;
+    // One byte more means too long; probed apart so the buffer never grows past
+    // the limit (a read to end of `limit + 1` bytes would double it).
+    if bytes.len() as u64 == limit && file.read(&mut [0u8; 1]).map_err(err)? > 0 {
         return Err(too_long(&shown(), limit));
     }
     Ok(bytes)

@@ -107,8 +107,7 @@ pub fn load_party_samples(
             }
             let mut samples = Vec::new();
             for file in files {
-                let bytes = std::fs::read(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let bytes = crate::model::read_user_file(&file, &format!("--input {}", t.name))?;
                 let kind = InputKind::from_path(&file.to_string_lossy());
                 let qs = garnet_compiler::inputs::load_samples(&bytes, kind, t)
                     .with_context(|| format!("in {}", file.display()))?;

@@ -71,9 +71,37 @@ pub fn load_network(path: &Path) -> Result<(Network, NetworkSource)> {
     Ok((net, NetworkSource::from_sources(&sources)))
 }
 
+/// The default of [`read_limit`]: the longest weights or input file read, 256 MiB.
+/// Far above what garbling can use: every weight bit becomes a 16-byte label (and
+/// every evaluator input bit an OT), so 256 MiB of weights would be gigabytes of
+/// labels; the bundled weights are kilobytes.
+pub const READ_LIMIT: u64 = 256 << 20;
+
+/// The longest weights (`--weights`) or input (`--input NAME=FILE`) file read, in
+/// bytes: [`READ_LIMIT`], or the environment variable `GARNET_READ_LIMIT`. A file
+/// named by mistake (`/dev/zero`, a disk image) is then an error naming it and the
+/// limit, not gigabytes of memory.
+pub fn read_limit() -> u64 {
+    std::env::var("GARNET_READ_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(READ_LIMIT)
+}
+
+/// Reads a whole weights or input file within [`read_limit`]; `what` says which.
+pub fn read_user_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    garnet_circuits::read_capped(path, read_limit()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            anyhow!("{what}: {e} (GARNET_READ_LIMIT=BYTES raises it)")
+        } else {
+            anyhow!("{what}: {e}")
+        }
+    })
+}
+
 /// Loads and binds a weights file, reporting saturated values on stderr.
 pub fn load_weights(net: &Network, path: &Path) -> Result<Weights> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_user_file(path, "--weights")?;
     let w = load_safetensors(net, &bytes).with_context(|| format!("in {}", path.display()))?;
     for (tensor, n) in &w.saturated {
         eprintln!("warning: {n} value(s) of `{tensor}` saturated when quantized");
@@ -279,7 +307,8 @@ impl Model {
                 owners.len(),
                 ins.len(),
                 ins.iter()
-                    .map(|i| i.name.as_str())
+                    .take(20)
+                    .map(|i| garnet_circuits::text::quote(&i.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             );

@@ -9,7 +9,7 @@ use garnet_circuits::Party;
 use garnet_runtime::Channel;
 use garnet_runtime::memory::MemoryChannel;
 use garnet_runtime::session::SessionOutcome;
-use garnet_runtime::tcp::{ServeOptions, TcpChannel};
+use garnet_runtime::tcp::{Pace, ServeOptions, TcpChannel};
 use std::fmt;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub struct ServeConfig {
     pub max_sessions: usize,
     /// Read/write timeout of each session.
     pub timeout: Duration,
+    /// How fast each client must send: a handshake deadline and a minimum rate.
+    pub pace: Pace,
     /// Stop after this many sessions; `None` serves until `stop`.
     pub limit: Option<u64>,
     /// Set it (from a signal handler) to stop accepting; running sessions finish.
@@ -34,6 +36,7 @@ impl Default for ServeConfig {
         ServeConfig {
             max_sessions: 4,
             timeout: garnet_runtime::tcp::DEFAULT_TIMEOUT,
+            pace: Pace::default(),
             limit: None,
             stop: None,
         }
@@ -110,6 +113,7 @@ pub fn serve(
         max_sessions: cfg.max_sessions,
         limit: cfg.limit,
         timeout: cfg.timeout,
+        pace: cfg.pace,
         stop: cfg.stop.clone(),
     };
     let n = garnet_runtime::tcp::serve(listener, &opts, move |mut ch| {
@@ -150,6 +154,19 @@ pub fn query(
     progress: Option<&mut dyn FnMut(u64)>,
 ) -> Result<Vec<SessionOutcome>> {
     sessions(Party::Evaluator, ch, model, inputs, progress)
+}
+
+/// The evaluator's session (see [`query`]) handing each outcome to `each` as soon
+/// as it is known: after a failure (the server gone mid-session) the caller has
+/// already had every finished inference's result.
+pub fn query_each(
+    ch: &mut dyn Channel,
+    model: &Model,
+    inputs: &[Vec<Vec<bool>>],
+    progress: Option<&mut dyn FnMut(u64)>,
+    each: &mut dyn FnMut(SessionOutcome),
+) -> Result<()> {
+    crate::session::sessions_each(Party::Evaluator, ch, model, inputs, progress, each)
 }
 
 /// Both sides of one session in this process, over loopback TCP or an in-memory

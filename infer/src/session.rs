@@ -148,8 +148,8 @@ pub fn sessions_keeping(
     (outs, r)
 }
 
-/// A session (see [`run_side`]) that hands each inference's outcome to `each` as
-/// soon as it is known, so a caller can print or keep it before the session ends.
+/// A session (see [`run_side`]) handing each inference's outcome to `each` as
+/// soon as it is known, so a caller can print it before the next one runs.
 pub fn sessions_each(
     party: Party,
     ch: &mut dyn Channel,

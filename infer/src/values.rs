@@ -85,7 +85,7 @@ fn parse_magnitude(text: &str) -> Result<(bool, Vec<bool>), ValueError> {
 pub fn parse_value(name: &str, text: &str, bits: u32) -> Result<Vec<bool>, ValueError> {
     let (negative, mag) = parse_magnitude(text)?;
     let too_wide = || ValueError::TooWide {
-        name: name.to_string(),
+        name: garnet_circuits::escape(name),
         text: text.to_string(),
         bits,
     };
@@ -124,46 +124,82 @@ pub fn collect_inputs(
     assignments: &[String],
     party: Option<Party>,
 ) -> Result<Vec<Vec<bool>>, ValueError> {
-    let mut given: Vec<Option<Vec<bool>>> = vec![None; c.inputs().len()];
+    // Names, owners, duplicates, missing values and widths first, building no bits:
+    // an input a file declares 2^30 bits wide costs nothing until every check passed.
+    let mut given: Vec<Option<(&str, &str)>> = vec![None; c.inputs().len()];
     for a in assignments {
         let (name, value) = split_assignment(a)?;
         let Some(i) = c.inputs().iter().position(|i| i.name == name) else {
-            let known = c
-                .inputs()
+            let ins = c.inputs();
+            let mut known = ins
                 .iter()
-                .map(|i| i.name.as_str())
+                .take(20)
+                .map(|i| garnet_circuits::text::quote(&i.name))
                 .collect::<Vec<_>>()
                 .join(", ");
+            if ins.len() > 20 {
+                known.push_str(&format!(", … ({} in all)", ins.len()));
+            }
             return Err(ValueError::UnknownInput {
-                name: name.to_string(),
+                name: garnet_circuits::escape(name),
                 known,
             });
         };
         let spec = &c.inputs()[i];
         if party.is_some_and(|p| p != spec.owner) {
             return Err(ValueError::NotOurs {
-                name: name.to_string(),
+                name: garnet_circuits::escape(name),
                 owner: format!("{:?}", spec.owner).to_lowercase(),
             });
         }
         if given[i].is_some() {
-            return Err(ValueError::Duplicate(name.to_string()));
+            return Err(ValueError::Duplicate(garnet_circuits::escape(name)));
         }
-        given[i] = Some(parse_value(name, value, spec.bits)?);
+        given[i] = Some((name, value));
+    }
+    for (spec, v) in c.inputs().iter().zip(&given) {
+        match v {
+            // A value of no bits (an old-format Bristol file's `0` input) needs none.
+            None if spec.bits == 0 || party.is_some_and(|p| p != spec.owner) => {}
+            None => {
+                return Err(ValueError::Missing {
+                    name: garnet_circuits::escape(&spec.name),
+                    bits: spec.bits,
+                });
+            }
+            Some((name, value)) => check_width(name, value, spec.bits)?,
+        }
     }
     c.inputs()
         .iter()
         .zip(given)
         .filter(|(spec, _)| party.is_none_or(|p| p == spec.owner))
-        .map(|(spec, v)| {
-            // A value of no bits (an old-format Bristol file's `0` input) needs none.
-            v.or_else(|| (spec.bits == 0).then(Vec::new))
-                .ok_or_else(|| ValueError::Missing {
-                    name: spec.name.clone(),
-                    bits: spec.bits,
-                })
+        .map(|(spec, v)| match v {
+            Some((name, value)) => parse_value(name, value, spec.bits),
+            None => Ok(Vec::new()),
         })
         .collect()
+}
+
+/// Whether `text` parses and fits `bits`, without building the bits.
+fn check_width(name: &str, text: &str, bits: u32) -> Result<(), ValueError> {
+    let (negative, mag) = parse_magnitude(text)?;
+    let b = bits as usize;
+    let power_of_two = mag.iter().filter(|&&x| x).count() == 1;
+    let fits = if negative {
+        bits > 0 && (mag.len() < b || (mag.len() == b && power_of_two))
+    } else {
+        mag.len() <= b
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(ValueError::TooWide {
+            name: garnet_circuits::escape(name),
+            text: text.to_string(),
+            bits,
+        })
+    }
 }
 
 /// `0x…` with one digit per four bits (at least one digit).

@@ -1,5 +1,8 @@
 //! A TCP channel: buffered both ways, `TCP_NODELAY`, byte counters, a connect
 //! timeout and a read timeout (a silent peer ends in `TimedOut`, never a hang).
+//! A server's channels also hold their peer to a [`Pace`]: a client trickling a
+//! byte every few seconds resets no per-read timeout forever, it is dropped once
+//! its waiting time outruns what its bytes allow.
 
 use crate::channel::Channel;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -11,6 +14,55 @@ const BUF: usize = 1 << 18;
 /// Default read (and write) timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How fast a server's peer must send. Reading may wait `handshake` in all (the
+/// handshake deadline: a whole hello, any time spent before it) plus one second
+/// for every `min_rate` bytes received: a correct client, which sends its hello at
+/// once and then messages of kilobytes, never comes near it; one sending a byte
+/// every second or three is dropped a little after `handshake`. Only the time this
+/// side spends blocked in reads counts, not its own garbling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    pub handshake: Duration,
+    /// Bytes per second.
+    pub min_rate: u64,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            handshake: Duration::from_secs(10),
+            min_rate: 64,
+        }
+    }
+}
+
+/// The reading time a [`Pace`]d channel has used.
+#[derive(Clone, Copy, Debug)]
+struct PaceState {
+    pace: Pace,
+    waited: Duration,
+}
+
+impl PaceState {
+    /// Waiting time left after `received` bytes.
+    fn left(&self, received: u64) -> Duration {
+        let earned = Duration::from_secs_f64(received as f64 / self.pace.min_rate.max(1) as f64);
+        (self.pace.handshake + earned).saturating_sub(self.waited)
+    }
+
+    fn error(&self, received: u64) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "peer too slow: {received} bytes in {:.1} s of waiting, below the minimum of {} bytes/s after a {:.0} s handshake deadline (--min-rate, --handshake-timeout)",
+                self.waited.as_secs_f64(),
+                self.pace.min_rate,
+                self.pace.handshake.as_secs_f64()
+            ),
+        )
+    }
+}
+
 /// A connected TCP channel.
 #[derive(Debug)]
 pub struct TcpChannel {
@@ -20,6 +72,7 @@ pub struct TcpChannel {
     timeout: Duration,
     sent: u64,
     received: u64,
+    pace: Option<PaceState>,
 }
 
 impl TcpChannel {
@@ -38,7 +91,57 @@ impl TcpChannel {
             timeout,
             sent: 0,
             received: 0,
+            pace: None,
         })
+    }
+
+    /// Holds the peer to `pace` from now on (servers do, for each client); a
+    /// `min_rate` of 0 turns pacing off (only the per-read timeout is left).
+    pub fn set_pace(&mut self, pace: Pace) {
+        self.pace = (pace.min_rate > 0).then_some(PaceState {
+            pace,
+            waited: Duration::ZERO,
+        });
+    }
+
+    /// `read_exact` within the pace: each wait on the socket is cut to the time
+    /// the peer has left, and the waits add up.
+    fn read_paced(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut got = 0;
+        while got < buf.len() {
+            let Some(p) = self.pace else {
+                return self.reader.read_exact(&mut buf[got..]);
+            };
+            let left = p.left(self.received + got as u64);
+            if left.is_zero() {
+                return Err(p.error(self.received + got as u64));
+            }
+            let wait = left.min(self.timeout).max(Duration::from_millis(1));
+            if self.reader.buffer().is_empty() {
+                self.reader.get_ref().set_read_timeout(Some(wait))?;
+            }
+            let start = std::time::Instant::now();
+            let r = self.reader.read(&mut buf[got..]);
+            if let Some(p) = self.pace.as_mut() {
+                p.waited += start.elapsed();
+            }
+            match r {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) && wait < self.timeout =>
+                {
+                    let p = self.pace.expect("paced");
+                    return Err(p.error(self.received + got as u64));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Connects to `addr` (each resolved address in turn), giving up on each after
@@ -160,9 +263,19 @@ impl Channel for TcpChannel {
                 .flush()
                 .map_err(|e| self.map_err(e, "sending"))?;
         }
-        self.reader
-            .read_exact(buf)
-            .map_err(|e| self.map_err(e, "receiving"))?;
+        let r = if self.pace.is_some() {
+            self.read_paced(buf)
+        } else {
+            self.reader.read_exact(buf)
+        };
+        r.map_err(|e| {
+            // The pace's own error says why; others get the usual words.
+            if e.kind() == io::ErrorKind::TimedOut && e.get_ref().is_some() {
+                e
+            } else {
+                self.map_err(e, "receiving")
+            }
+        })?;
         self.received += buf.len() as u64;
         Ok(())
     }
@@ -195,6 +308,8 @@ pub struct ServeOptions {
     pub limit: Option<u64>,
     /// Read/write timeout of each session's channel.
     pub timeout: Duration,
+    /// How fast each client must send (see [`Pace`]).
+    pub pace: Pace,
     /// When set (by a signal handler, say), stop accepting, let the running
     /// sessions finish, and return: a graceful shutdown.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -206,6 +321,7 @@ impl Default for ServeOptions {
             max_sessions: 4,
             limit: None,
             timeout: DEFAULT_TIMEOUT,
+            pace: Pace::default(),
             stop: None,
         }
     }
@@ -264,7 +380,10 @@ where
             .set_nonblocking(false)
             .and_then(|()| TcpChannel::new(stream, opts.timeout))
         {
-            Ok(c) => c,
+            Ok(mut c) => {
+                c.set_pace(opts.pace);
+                c
+            }
             Err(e) => {
                 tracing::warn!("cannot set up a connection: {e}");
                 continue;
@@ -372,6 +491,55 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         assert!(e.to_string().contains(&addr.to_string()), "{e}");
     }
+
+    #[test]
+    fn a_paced_channel_drops_a_trickler_and_keeps_a_fast_peer() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let pace = Pace {
+            handshake: Duration::from_millis(300),
+            min_rate: 64,
+        };
+        // A byte every 100 ms: dropped soon after the 300 ms handshake allowance.
+        let t = std::thread::spawn(move || {
+            let mut c = TcpChannel::connect(addr, SHORT_T, SHORT_T).unwrap();
+            for _ in 0..40 {
+                if c.write_bytes(&[7]).and_then(|()| c.flush()).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let (s, _) = l.accept().unwrap();
+        let mut c = TcpChannel::new(s, Duration::from_secs(10)).unwrap();
+        c.set_pace(pace);
+        let start = std::time::Instant::now();
+        let e = c.read_bytes(&mut [0u8; 30]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(e.to_string().contains("peer too slow"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(3));
+        drop(c);
+        t.join().unwrap();
+        // 4 KiB at once, then 500 ms of silence: the bytes paid for the wait.
+        let t = std::thread::spawn(move || {
+            let mut c = TcpChannel::connect(addr, SHORT_T, SHORT_T).unwrap();
+            c.write_bytes(&[1; 4096]).unwrap();
+            c.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+            c.write_bytes(&[2; 16]).unwrap();
+            c.flush().unwrap();
+        });
+        let (s, _) = l.accept().unwrap();
+        let mut c = TcpChannel::new(s, Duration::from_secs(10)).unwrap();
+        c.set_pace(pace);
+        c.read_bytes(&mut [0u8; 4096]).unwrap();
+        let mut b = [0u8; 16];
+        c.read_bytes(&mut b).unwrap();
+        assert_eq!(b, [2; 16]);
+        t.join().unwrap();
+    }
+
+    const SHORT_T: Duration = Duration::from_secs(5);
 
     #[test]
     fn connect_to_a_closed_port_fails_cleanly() {

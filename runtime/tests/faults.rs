@@ -14,6 +14,12 @@ use std::io;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+#[path = "faults/load.rs"]
+mod load;
+
+#[global_allocator]
+static ALLOC: garnet_circuits::testing::PeakAlloc = garnet_circuits::testing::PeakAlloc::new();
+
 const SHORT: Duration = Duration::from_millis(300);
 /// Far above SHORT: a test that hangs fails instead of waiting forever.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -332,7 +338,7 @@ fn server_keeps_serving_after_failed_clients() {
             max_sessions: 2,
             limit: Some(4),
             timeout: Duration::from_secs(2),
-            stop: None,
+            ..ServeOptions::default()
         };
         serve(&l, &opts, move |mut ch| {
             let r = garble(&mut ch, &c2);

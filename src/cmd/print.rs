@@ -34,6 +34,8 @@ pub fn circuit(named: &[(String, Vec<bool>)], json: bool) -> Result<()> {
         println!("{}", serde_json::json!({ "outputs": map }));
     } else {
         for (name, bits) in named {
+            // Names come from the circuit file: no raw terminal escapes or newlines.
+            let name = garnet_circuits::escape(name);
             let signed = to_signed_decimal(bits);
             let unsigned = to_decimal(bits);
             if signed == unsigned {
@@ -64,13 +66,13 @@ pub fn network(
     for o in &net.outputs {
         let raw = &outputs[&o.name];
         let t = &net.tensors[o.tensor];
+        let name = garnet_circuits::escape(&o.name);
         match t.format {
-            Format::Index { .. } => println!("{} = {}", o.name, raw.first().copied().unwrap_or(0)),
+            Format::Index { .. } => println!("{name} = {}", raw.first().copied().unwrap_or(0)),
             _ => {
                 let v = output_json(net, &o.name, raw);
                 println!(
-                    "{} {} = {}  (raw {})",
-                    o.name,
+                    "{name} {} = {}  (raw {})",
                     t.format,
                     v["values"],
                     serde_json::json!(raw)

@@ -1,7 +1,7 @@
 //! Streaming garbler and evaluator drivers.
 //!
 //! Both walk the gates once, in order, keeping one label per wire slot in a flat
-//! array (`circuit.wires` slots, never one per gate). XOR and NOT cost nothing. AND
+//! array (grown as gates write new slots, never one per gate). XOR and NOT cost nothing. AND
 //! gates are not hashed one at a time: each driver collects a *window* of AND gates
 //! whose inputs are ready, captures their input labels, and hashes the whole window in
 //! one batched TMMO call ([`Tccr::hash_in_place`]) so the AES units stay busy. A gate
@@ -96,12 +96,23 @@ fn next_epoch(stamp: &mut [u32], epoch: &mut u32) {
     }
 }
 
+/// Grows the per-slot arrays to `slots` (capped at `max`).
+fn hold(labels: &mut Vec<Block>, stamp: &mut Vec<u32>, slots: u32, max: usize) {
+    let n = (slots as usize).min(max);
+    if n > labels.len() {
+        labels.resize(n, Block::ZERO);
+        stamp.resize(n, 0);
+    }
+}
+
 /// Garbler state: Δ, the hash, the 0-label of every wire slot, the AND counter.
 #[derive(Debug)]
 pub struct GarblerCore {
     labels: Vec<Block>,
     /// `stamp[w] == epoch` marks a wire written by a pending AND.
     stamp: Vec<u32>,
+    /// The circuit's wire slots: `labels` grows up to this many.
+    max: usize,
     epoch: u32,
     win: Box<GarbleWindow>,
 }
@@ -122,9 +133,24 @@ impl GarblerCore {
         wires: u32,
         threads: usize,
     ) -> io::Result<GarblerCore> {
+        Self::with_slots(hash, delta, wires, wires, threads)
+    }
+
+    /// [`GarblerCore::with_threads`] with only `slots` of the `wires` slots held at
+    /// first (say, the input wires); the rest are added as gates write
+    /// them, so memory follows the gates, not a header's wire count.
+    pub fn with_slots(
+        hash: Tccr,
+        delta: Delta,
+        wires: u32,
+        slots: u32,
+        threads: usize,
+    ) -> io::Result<GarblerCore> {
+        let n = slots.min(wires) as usize;
         Ok(GarblerCore {
-            labels: vec![Block::ZERO; wires as usize],
-            stamp: vec![0; wires as usize],
+            labels: vec![Block::ZERO; n],
+            stamp: vec![0; n],
+            max: wires as usize,
             epoch: 1,
             win: Box::new(GarbleWindow::new(hash, delta, threads)?),
         })
@@ -134,13 +160,18 @@ impl GarblerCore {
         &self.win.delta
     }
 
-    /// The 0-labels, one per wire slot.
+    /// The 0-labels, one per wire slot held so far.
     pub fn labels(&self) -> &[Block] {
         &self.labels
     }
 
     pub fn labels_mut(&mut self) -> &mut [Block] {
         &mut self.labels
+    }
+
+    /// Holds at least `slots` slots (at most the circuit's), zero-labelled if new.
+    pub fn hold_slots(&mut self, slots: u32) {
+        hold(&mut self.labels, &mut self.stamp, slots, self.max);
     }
 
     /// Number of AND gates garbled so far (the next AND's index `j`).
@@ -164,6 +195,7 @@ impl GarblerCore {
         let r = garble_loop(
             &mut self.labels,
             &mut self.stamp,
+            self.max,
             &mut self.epoch,
             &mut self.win,
             gates,
@@ -181,9 +213,11 @@ impl GarblerCore {
 /// The garbler's hot loop; slices and the epoch are locals so the compiler keeps them
 /// in registers and drops repeated bounds checks.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn garble_loop<I: IntoIterator>(
-    labels: &mut [Block],
-    stamp: &mut [u32],
+    labels_vec: &mut Vec<Block>,
+    stamp_vec: &mut Vec<u32>,
+    max: usize,
     epoch: &mut u32,
     win: &mut GarbleWindow,
     gates: I,
@@ -193,15 +227,23 @@ fn garble_loop<I: IntoIterator>(
 where
     I::Item: GateItem,
 {
-    let wires = labels.len();
-    assert_eq!(stamp.len(), wires);
+    let mut labels: &mut [Block] = &mut labels_vec[..];
+    let mut stamp: &mut [u32] = &mut stamp_vec[..];
+    assert_eq!(stamp.len(), labels.len());
     let d = win.delta.block();
     let mut count = 0u64;
     for item in gates {
         let g = item.into_gate().map_err(StreamError::Gate)?;
         let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
-        if a >= wires || b >= wires || o >= wires {
-            return Err(bad_gate(count, &g, wires));
+        if a >= labels.len() || b >= labels.len() || o >= labels.len() {
+            let top = a.max(b).max(o);
+            if top >= max {
+                return Err(bad_gate(count, &g, max));
+            }
+            let n = (top + 1).max(labels.len() * 2).min(max);
+            labels_vec.resize(n, Block::ZERO);
+            stamp_vec.resize(n, 0);
+            (labels, stamp) = (&mut labels_vec[..], &mut stamp_vec[..]);
         }
         let e = *epoch;
         if stamp[a] == e || stamp[b] == e || stamp[o] == e {
@@ -256,6 +298,7 @@ where
 pub struct EvaluatorCore {
     labels: Vec<Block>,
     stamp: Vec<u32>,
+    max: usize,
     epoch: u32,
     win: Box<EvalWindow>,
 }
@@ -268,15 +311,28 @@ impl EvaluatorCore {
     /// An evaluator that spreads large windows over `threads` threads (see
     /// [`GarblerCore::with_threads`]); the labels are the same for every count.
     pub fn with_threads(hash: Tccr, wires: u32, threads: usize) -> io::Result<EvaluatorCore> {
+        Self::with_slots(hash, wires, wires, threads)
+    }
+
+    /// An evaluator holding `slots` of the `wires` slots at first, growing as
+    /// gates write the rest (see [`GarblerCore::with_slots`]).
+    pub fn with_slots(
+        hash: Tccr,
+        wires: u32,
+        slots: u32,
+        threads: usize,
+    ) -> io::Result<EvaluatorCore> {
+        let n = slots.min(wires) as usize;
         Ok(EvaluatorCore {
-            labels: vec![Block::ZERO; wires as usize],
-            stamp: vec![0; wires as usize],
+            labels: vec![Block::ZERO; n],
+            stamp: vec![0; n],
+            max: wires as usize,
             epoch: 1,
             win: Box::new(EvalWindow::new(hash, threads)?),
         })
     }
 
-    /// The active labels, one per wire slot.
+    /// The active labels, one per wire slot held so far.
     pub fn labels(&self) -> &[Block] {
         &self.labels
     }
@@ -287,6 +343,12 @@ impl EvaluatorCore {
 
     pub fn ands(&self) -> u64 {
         self.win.next_and
+    }
+
+    /// Holds at least `slots` slots (at most the circuit's), see
+    /// [`GarblerCore::hold_slots`].
+    pub fn hold_slots(&mut self, slots: u32) {
+        hold(&mut self.labels, &mut self.stamp, slots, self.max);
     }
 
     /// Evaluates `gates` in order, reading each AND gate's ciphertexts from `ch`.
@@ -303,6 +365,7 @@ impl EvaluatorCore {
         let gates = eval_loop(
             &mut self.labels,
             &mut self.stamp,
+            self.max,
             &mut self.epoch,
             &mut self.win,
             gates,
@@ -318,9 +381,11 @@ impl EvaluatorCore {
 
 /// The evaluator's hot loop (see [`garble_loop`]).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn eval_loop<I: IntoIterator>(
-    labels: &mut [Block],
-    stamp: &mut [u32],
+    labels_vec: &mut Vec<Block>,
+    stamp_vec: &mut Vec<u32>,
+    max: usize,
     epoch: &mut u32,
     win: &mut EvalWindow,
     gates: I,
@@ -330,14 +395,22 @@ fn eval_loop<I: IntoIterator>(
 where
     I::Item: GateItem,
 {
-    let wires = labels.len();
-    assert_eq!(stamp.len(), wires);
+    let mut labels: &mut [Block] = &mut labels_vec[..];
+    let mut stamp: &mut [u32] = &mut stamp_vec[..];
+    assert_eq!(stamp.len(), labels.len());
     let mut count = 0u64;
     for item in gates {
         let g = item.into_gate().map_err(StreamError::Gate)?;
         let (a, b, o) = (g.a as usize, g.b as usize, g.out as usize);
-        if a >= wires || b >= wires || o >= wires {
-            return Err(bad_gate(count, &g, wires));
+        if a >= labels.len() || b >= labels.len() || o >= labels.len() {
+            let top = a.max(b).max(o);
+            if top >= max {
+                return Err(bad_gate(count, &g, max));
+            }
+            let n = (top + 1).max(labels.len() * 2).min(max);
+            labels_vec.resize(n, Block::ZERO);
+            stamp_vec.resize(n, 0);
+            (labels, stamp) = (&mut labels_vec[..], &mut stamp_vec[..]);
         }
         let e = *epoch;
         if stamp[a] == e || stamp[b] == e || stamp[o] == e {

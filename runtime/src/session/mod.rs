@@ -281,8 +281,10 @@ where
     ch.flush().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
 
-    let mut core = GarblerCore::with_threads(Tccr::new(hash_key), delta, c.wires(), opts.threads)
-        .map_err(at(Phase::Garbling))?;
+    let slots = wires::input_slots(c);
+    let mut core =
+        GarblerCore::with_slots(Tccr::new(hash_key), delta, c.wires(), slots, opts.threads)
+            .map_err(at(Phase::Garbling))?;
     let d = delta.block();
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -348,6 +350,7 @@ where
             .map_err(|e| stream_err(Phase::Garbling, e))?;
         ch.flush().map_err(at(Phase::Garbling))?;
         ph.end(Phase::Garbling, ch);
+        core.hold_slots(wires::output_slots(c));
 
         // 6. Outputs: decoding bits for the evaluator; colour bits back for us, and
         // whether another inference follows.
@@ -470,7 +473,8 @@ where
     handshake(ch, Role::Evaluator, c, digest)?;
     let hash_key = ch.read_block().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
-    let mut core = EvaluatorCore::with_threads(Tccr::new(hash_key), c.wires(), opts.threads)
+    let slots = wires::input_slots(c);
+    let mut core = EvaluatorCore::with_slots(Tccr::new(hash_key), c.wires(), slots, opts.threads)
         .map_err(at(Phase::Evaluation))?;
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -519,6 +523,7 @@ where
             .with_progress(|p| core.evaluate(gates(), ch, p))
             .map_err(|e| stream_err(Phase::Evaluation, e))?;
         ph.end(Phase::Evaluation, ch);
+        core.hold_slots(wires::output_slots(c));
 
         // 6. Outputs: colour bits of the garbler's outputs go back, with whether
         // another inference follows; decoding bits of ours arrive.

@@ -24,7 +24,7 @@ pub(super) fn check_inputs(
         if spec.owner == party && v.len() != spec.bits as usize {
             return Err(SessionError::Input(format!(
                 "input `{}` is {} bits wide, got {} bits",
-                spec.name,
+                garnet_circuits::text::quote(&spec.name),
                 spec.bits,
                 v.len()
             )));
@@ -80,7 +80,7 @@ pub(super) fn check_output_wires(c: &(impl HasInterface + ?Sized)) -> Result<(),
             {
                 return Err(SessionError::Input(format!(
                     "output `{}` names wire {w}, but the circuit has {} wire slots",
-                    o.name,
+                    garnet_circuits::text::quote(&o.name),
                     c.wires()
                 )));
             }
@@ -94,6 +94,25 @@ pub(super) fn check_output_wires(c: &(impl HasInterface + ?Sized)) -> Result<(),
         )));
     }
     Ok(())
+}
+
+/// The wire slots a session holds before any gate: the input wires. The rest grow
+/// as gates write them (never past the header's `wires`, which a file may set to
+/// 2^30 at no cost to itself).
+pub(super) fn input_slots(c: &(impl HasInterface + ?Sized)) -> u32 {
+    c.input_bits().min(c.wires() as u64) as u32
+}
+
+/// The slots the outputs read, held once the gates have run: a file's output
+/// wires must be inputs or written by its gates (the reader checks it at the end
+/// of the gates), so these are slots the gates already grew to, not a header's
+/// claim; holding them only after the gates keeps it so.
+pub(super) fn output_slots(c: &(impl HasInterface + ?Sized)) -> u32 {
+    let outs = c.outputs().iter().flat_map(|o| &o.bits).map(|b| match *b {
+        OutBit::Wire(w) => w as u64 + 1,
+        OutBit::Const(_) => 0,
+    });
+    outs.fold(0, u64::max).min(c.wires() as u64) as u32
 }
 
 pub(super) fn pack(bits: impl Iterator<Item = bool>) -> Vec<u8> {

@@ -91,6 +91,17 @@ pub struct GarbleArgs {
     /// disconnected, so no client holds a session slot forever.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_inferences: usize,
+    /// Handshake deadline in seconds: the time a client may keep the server waiting
+    /// before its rate counts (its hello arrives at once); see --min-rate.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub handshake_timeout: f64,
+    /// Minimum rate a client must send at, in bytes per second of the server's
+    /// waiting: past the handshake deadline, each second waited must be paid for
+    /// with this many bytes received, so a client trickling a byte every few
+    /// seconds is dropped instead of holding a session slot (--timeout alone is
+    /// per read).
+    #[arg(long, default_value_t = 64, value_name = "BYTES")]
+    pub min_rate: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -171,6 +182,10 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
     model.max_inferences = Some(args.max_inferences);
     let inputs = model.party_inputs(&args.common.inputs, Party::Garbler)?;
     let to = timeout(args.common.timeout)?;
+    let pace = garnet_runtime::tcp::Pace {
+        handshake: timeout(args.handshake_timeout).context("--handshake-timeout")?,
+        min_rate: args.min_rate,
+    };
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -178,6 +193,7 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
     if args.once {
         let (stream, peer) = listener.accept().context("accept failed")?;
         let mut ch = TcpChannel::new(stream, to)?;
+        ch.set_pace(pace);
         let mut p = Progress::new(model.gate_count());
         let mut cb = |d| p.update(d);
         let (outs, log) = serve_session(&mut ch, &peer.to_string(), &model, &inputs, Some(&mut cb));
@@ -200,6 +216,7 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
     let cfg = ServeConfig {
         max_sessions: args.max_sessions,
         timeout: to,
+        pace,
         limit: None,
         stop: Some(stop),
     };
@@ -260,13 +277,53 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
             args.connect, args.connect_timeout
         )
     })?;
+    // Each inference's result is printed (and flushed) as soon as it is known, so
+    // a server that dies mid-session costs only the inferences not yet done.
+    let k = inputs.len();
+    let mut outs: Vec<SessionOutcome> = Vec::new();
+    let mut printing: Result<()> = Ok(());
     let mut p = Progress::new(model.gate_count());
     let mut cb = |d| p.update(d);
-    let outs = garnet_infer::serve::query(&mut ch, &model, &inputs, Some(&mut cb));
+    let r = garnet_infer::serve::query_each(
+        &mut ch,
+        &model,
+        &inputs,
+        Some(&mut cb),
+        &mut |o: SessionOutcome| {
+            if printing.is_ok() {
+                if k > 1 && !args.json {
+                    println!("inference {}:", outs.len() + 1);
+                }
+                printing = model
+                    .decode(&o.outputs)
+                    .and_then(|d| crate::cmd::print::decoded(&model, &d, args.json));
+                let _ = std::io::stdout().flush();
+            }
+            outs.push(o);
+        },
+    );
     p.finish();
-    let outs = outs?;
-    let learned: Vec<Vec<Option<Vec<bool>>>> = outs.iter().map(|o| o.outputs.clone()).collect();
-    print_inferences(&model, &learned, args.json)?;
+    printing?;
+    if let Err(e) = r {
+        let done = outs.len();
+        let failed = match k - done.min(k) {
+            0 => "none lacks a result".to_string(),
+            1 => format!("inference {k} has no result"),
+            _ => format!("inferences {}-{k} have no result", done + 1),
+        };
+        if args.json {
+            let why = format!("{e:#}");
+            for j in done + 1..=k {
+                println!("{}", serde_json::json!({ "inference": j, "error": why }));
+            }
+        }
+        if done > 0 {
+            eprintln!("{}", session_report(&outs));
+        }
+        return Err(e.context(format!(
+            "the session failed after {done} of {k} inferences: {failed}"
+        )));
+    }
     eprintln!("{}", session_report(&outs));
     Ok(())
 }
