@@ -13,6 +13,7 @@ pub mod ot;
 pub mod prg;
 pub mod session;
 pub mod synthetic;
+pub mod threehalves;
 pub mod tcp;
 
 pub use block::Block;
