@@ -15,6 +15,10 @@
 //! split between the calling thread and helper threads (`window`, `workers`); the
 //! tables and labels do not depend on the thread count.
 //!
+//! Two schemes ([`Scheme`]): half-gates (32 bytes per AND, every thread count) and
+//! three-halves ([`crate::threehalves`], 24.625 bytes per AND in full windows; one
+//! thread: a core built for more falls back to one, the tables do not change).
+//!
 //! Type-level separation: [`GarblerCore`] holds the [`Delta`]; [`EvaluatorCore`]
 //! holds no Δ and has no way to obtain one.
 
@@ -29,8 +33,69 @@ use window::{EvalWindow, GarbleWindow};
 /// The progress callback fires every this many gates.
 pub const PROGRESS_EVERY: u64 = 1 << 20;
 
-/// Bytes of garbled table per AND gate.
+/// Bytes of garbled table per AND gate (half-gates).
 pub const BYTES_PER_AND: u64 = 32;
+
+/// The garbling scheme of a session; both parties must use the same one (the
+/// handshake checks it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Zahur, Rosulek, Evans 2015: two ciphertexts (32 bytes) per AND.
+    #[default]
+    HalfGates,
+    /// Rosulek and Roy 2021: three half-ciphertexts and 5 bits (24.625 bytes) per AND,
+    /// 1.5× the hashing.
+    ThreeHalves,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 2] = [Scheme::HalfGates, Scheme::ThreeHalves];
+
+    /// The name `--scheme` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::HalfGates => "half-gates",
+            Scheme::ThreeHalves => "three-halves",
+        }
+    }
+
+    /// Its byte in the handshake.
+    pub fn byte(self) -> u8 {
+        match self {
+            Scheme::HalfGates => 1,
+            Scheme::ThreeHalves => 2,
+        }
+    }
+
+    pub fn from_byte(b: u8) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.byte() == b)
+    }
+
+    /// Bytes of tables for `ands` AND gates streamed in windows of full size (a
+    /// three-halves window of `n` gates rounds its control bits up to whole bytes).
+    pub fn table_bytes(self, ands: u64) -> u64 {
+        match self {
+            Scheme::HalfGates => ands * BYTES_PER_AND,
+            Scheme::ThreeHalves => crate::threehalves::table_bytes(ands as usize) as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Scheme, String> {
+        Scheme::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| format!("unknown garbling scheme {s:?} (half-gates or three-halves)"))
+    }
+}
 
 /// Gate and AND counts of one streaming pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,16 +187,32 @@ impl GarblerCore {
         wires: u32,
         threads: usize,
     ) -> io::Result<GarblerCore> {
+        Self::with_scheme(hash, delta, wires, threads, Scheme::HalfGates)
+    }
+
+    /// A garbler for `scheme` (three-halves runs on the calling thread alone, whatever
+    /// `threads` says).
+    pub fn with_scheme(
+        hash: Tccr,
+        delta: Delta,
+        wires: u32,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<GarblerCore> {
         Ok(GarblerCore {
             labels: vec![Block::ZERO; wires as usize],
             stamp: vec![0; wires as usize],
             epoch: 1,
-            win: Box::new(GarbleWindow::new(hash, delta, threads)?),
+            win: Box::new(GarbleWindow::new(hash, delta, threads, scheme)?),
         })
     }
 
     pub fn delta(&self) -> &Delta {
         &self.win.delta
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.win.scheme
     }
 
     /// The 0-labels, one per wire slot.
@@ -148,8 +229,9 @@ impl GarblerCore {
         self.win.next_and
     }
 
-    /// Garbles `gates` in order, writing `[T_G, T_E]` of every AND gate to `ch`
-    /// (buffered; the channel is not flushed). `progress` receives the number of gates
+    /// Garbles `gates` in order, writing the tables of every AND gate to `ch`
+    /// (half-gates: `[T_G, T_E]` per gate; three-halves: per window, see
+    /// [`crate::threehalves::write_tables`]; buffered; the channel is not flushed). `progress` receives the number of gates
     /// done every [`PROGRESS_EVERY`] gates.
     pub fn garble<I: IntoIterator>(
         &mut self,
@@ -268,12 +350,26 @@ impl EvaluatorCore {
     /// An evaluator that spreads large windows over `threads` threads (see
     /// [`GarblerCore::with_threads`]); the labels are the same for every count.
     pub fn with_threads(hash: Tccr, wires: u32, threads: usize) -> io::Result<EvaluatorCore> {
+        Self::with_scheme(hash, wires, threads, Scheme::HalfGates)
+    }
+
+    /// An evaluator for `scheme` (see [`GarblerCore::with_scheme`]).
+    pub fn with_scheme(
+        hash: Tccr,
+        wires: u32,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<EvaluatorCore> {
         Ok(EvaluatorCore {
             labels: vec![Block::ZERO; wires as usize],
             stamp: vec![0; wires as usize],
             epoch: 1,
-            win: Box::new(EvalWindow::new(hash, threads)?),
+            win: Box::new(EvalWindow::new(hash, threads, scheme)?),
         })
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.win.scheme
     }
 
     /// The active labels, one per wire slot.

@@ -7,13 +7,21 @@
 //! calling thread also runs the gate loop and the channel, so its share adapts: it
 //! grows when the caller had to wait for a helper and shrinks when a helper was done
 //! first.
+//!
+//! Three-halves windows stay on the calling thread and have the same capacity on
+//! both sides ([`THREE_HALVES_WINDOW`], whatever the thread count), since a window's
+//! control bits are packed together: both parties then cut the gate stream into the
+//! same windows.
 
+use super::Scheme;
 use super::part::{eval_ands, garble_ands};
 use super::workers::{Role, Worker};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::halfgates::Delta;
 use crate::hash::Tccr;
+use crate::prg::Prg;
+use crate::threehalves;
 use std::io;
 
 /// AND gates hashed together on one thread: the garbler's 4 blocks each, the
@@ -81,6 +89,36 @@ impl Helpers {
     }
 }
 
+/// AND gates per three-halves window, garbler and evaluator alike (a multiple of 8,
+/// so that full windows waste no control bits).
+pub(super) const THREE_HALVES_WINDOW: usize = 128;
+
+/// Scratch of a three-halves window: the blocks hashed and their two hashes.
+#[derive(Debug)]
+struct Three {
+    x3: Box<[Block]>,
+    h0: Box<[Block]>,
+    h1: Box<[Block]>,
+}
+
+impl Three {
+    fn new(cap: usize, garbler: bool) -> Three {
+        Three {
+            x3: vec![Block::ZERO; 3 * cap].into(),
+            h0: vec![Block::ZERO; 3 * cap].into(),
+            h1: vec![Block::ZERO; if garbler { 3 * cap } else { 0 }].into(),
+        }
+    }
+}
+
+/// Window capacity and thread count of a scheme.
+fn layout(scheme: Scheme, single: usize, threads: usize) -> (usize, usize) {
+    match scheme {
+        Scheme::HalfGates => (capacity(single, threads), threads),
+        Scheme::ThreeHalves => (THREE_HALVES_WINDOW, 1),
+    }
+}
+
 /// Window capacity for a thread count.
 fn capacity(single: usize, threads: usize) -> usize {
     if threads <= 1 {
@@ -95,6 +133,7 @@ fn capacity(single: usize, threads: usize) -> usize {
 pub(super) struct GarbleWindow {
     pub(super) hash: Tccr,
     pub(super) delta: Delta,
+    pub(super) scheme: Scheme,
     pub(super) next_and: u64,
     pub(super) n: usize,
     pub(super) cap: usize,
@@ -107,18 +146,31 @@ pub(super) struct GarbleWindow {
     buf: Box<[u8]>,
     pos: usize,
     helpers: Option<Helpers>,
+    /// Three-halves only: scratch, and the generator of 2 random bits per gate.
+    three: Option<(Three, Prg, Box<[Block]>)>,
 }
 
 impl GarbleWindow {
-    pub(super) fn new(hash: Tccr, delta: Delta, threads: usize) -> io::Result<GarbleWindow> {
-        let cap = capacity(GARBLE_WINDOW, threads);
+    pub(super) fn new(
+        hash: Tccr,
+        delta: Delta,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<GarbleWindow> {
+        let (cap, threads) = layout(scheme, GARBLE_WINDOW, threads);
         let role = Role::Garble {
             hash: hash.clone(),
             delta: delta.block(),
         };
+        let three = (scheme == Scheme::ThreeHalves).then(|| {
+            let rand = vec![Block::ZERO; cap.div_ceil(64)].into();
+            (Three::new(cap, true), Prg::from_entropy(), rand)
+        });
         Ok(GarbleWindow {
             hash,
             delta,
+            scheme,
+            three,
             next_and: 0,
             n: 0,
             cap,
@@ -130,6 +182,31 @@ impl GarbleWindow {
             pos: 0,
             helpers: Helpers::spawn(role, threads)?,
         })
+    }
+
+    /// Garbles the window's `n` gates with three-halves, into the table buffer.
+    fn garble_three(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
+        let n = self.n;
+        let bytes = threehalves::table_bytes(n);
+        if self.pos + bytes > self.buf.len() {
+            ch.write_bytes(&self.buf[..self.pos])?;
+            self.pos = 0;
+        }
+        let (s, prg, rand) = self.three.as_mut().expect("a three-halves window");
+        let rand = &mut rand[..n.div_ceil(64)];
+        prg.fill_blocks(rand);
+        let out = &self.out;
+        threehalves::garble_batch(
+            (&self.hash, self.delta.block()),
+            self.next_and,
+            &self.xs[..2 * n],
+            rand,
+            (&mut s.x3, &mut s.h0, &mut s.h1),
+            &mut self.buf[self.pos..self.pos + bytes],
+            |k, c0| labels[out[k] as usize] = c0,
+        );
+        self.pos += bytes;
+        Ok(())
     }
 
     /// Garbles gates `0..own` of the window here, into the table buffer.
@@ -162,6 +239,7 @@ impl GarbleWindow {
             return Ok(());
         }
         match self.helpers.take() {
+            _ if self.scheme == Scheme::ThreeHalves => self.garble_three(labels, ch)?,
             Some(mut h) if n >= MIN_SPLIT => {
                 // After a failed split the helpers may still hold parts: drop them
                 // (a later flush runs here alone) rather than mix up results.
@@ -222,6 +300,7 @@ impl GarbleWindow {
 #[derive(Debug)]
 pub(super) struct EvalWindow {
     pub(super) hash: Tccr,
+    pub(super) scheme: Scheme,
     pub(super) next_and: u64,
     pub(super) n: usize,
     pub(super) cap: usize,
@@ -231,14 +310,17 @@ pub(super) struct EvalWindow {
     h: Box<[Block]>,
     tables: Box<[u8]>,
     helpers: Option<Helpers>,
+    three: Option<Three>,
 }
 
 impl EvalWindow {
-    pub(super) fn new(hash: Tccr, threads: usize) -> io::Result<EvalWindow> {
-        let cap = capacity(EVAL_WINDOW, threads);
+    pub(super) fn new(hash: Tccr, threads: usize, scheme: Scheme) -> io::Result<EvalWindow> {
+        let (cap, threads) = layout(scheme, EVAL_WINDOW, threads);
         let role = Role::Eval { hash: hash.clone() };
         Ok(EvalWindow {
             hash,
+            scheme,
+            three: (scheme == Scheme::ThreeHalves).then(|| Three::new(cap, false)),
             next_and: 0,
             n: 0,
             cap,
@@ -248,6 +330,24 @@ impl EvalWindow {
             tables: vec![0u8; 32 * cap].into(),
             helpers: Helpers::spawn(role, threads)?,
         })
+    }
+
+    /// Reads and evaluates the window's `n` gates with three-halves.
+    fn eval_three(&mut self, labels: &mut [Block], ch: &mut dyn Channel) -> io::Result<()> {
+        let n = self.n;
+        let bytes = threehalves::table_bytes(n);
+        ch.read_bytes(&mut self.tables[..bytes])?;
+        let s = self.three.as_mut().expect("a three-halves window");
+        let out = &self.out;
+        threehalves::eval_batch(
+            &self.hash,
+            self.next_and,
+            &self.xs[..2 * n],
+            (&mut s.x3, &mut s.h0),
+            &self.tables[..bytes],
+            |k, l| labels[out[k] as usize] = l,
+        );
+        Ok(())
     }
 
     /// Reads and evaluates gates `start..start + len` of the window here.
@@ -278,6 +378,7 @@ impl EvalWindow {
             return Ok(());
         }
         match self.helpers.take() {
+            _ if self.scheme == Scheme::ThreeHalves => self.eval_three(labels, ch)?,
             Some(mut h) if n >= MIN_SPLIT => {
                 // After a failed split the helpers may still hold parts: drop them
                 // (a later flush runs here alone) rather than mix up results.
