@@ -58,6 +58,7 @@ type Dice = u8;
 const S1: Dice = 0x97;
 const S2: Dice = 0xE9;
 /// `P_ij`, indexed by `2i + j`.
+#[cfg_attr(not(test), allow(dead_code))]
 const P: [Dice; 4] = [0x24, 0x04, 0x20, 0x00];
 
 #[inline(always)]
@@ -98,10 +99,17 @@ fn dice(m: Dice, a: Block, b: Block) -> (u64, u64) {
     (l, r)
 }
 
-/// `M_ij` from the row's colours and its decrypted control bits.
+/// `M_ij · (A, B)` for `M_ij = P_ij ⊕ x·S1 ⊕ y·S2`: the constant matrices fold into
+/// a few XORs, the control bits select whole halves.
 #[inline(always)]
-fn matrix(i: u8, j: u8, x: u8, y: u8) -> Dice {
-    P[(2 * i + j) as usize] ^ (S1 & mask(x) as u8) ^ (S2 & mask(y) as u8)
+fn dice_row(i: u8, j: u8, x: u8, y: u8, a: Block, b: Block) -> (u64, u64) {
+    let (s1, s2) = (dice(S1, a, b), dice(S2, a, b));
+    let (mx, my) = (mask(x), mask(y));
+    // P_ij · (A, B) = ((1 ⊕ i)·B_L, (1 ⊕ j)·A_R) (see `P`; tested).
+    (
+        (lo(b) & mask(i ^ 1)) ^ (s1.0 & mx) ^ (s2.0 & my),
+        (hi(a) & mask(j ^ 1)) ^ (s1.1 & mx) ^ (s2.1 & my),
+    )
 }
 
 /// Tweaks of AND gate `j`: `(A, B, A ⊕ B)` = `(3j, 3j + 1, 3j + 2)`.
@@ -150,30 +158,30 @@ pub fn garble_and_hashed(
     let a = a0 ^ delta.select(pa == 1);
     let b = b0 ^ delta.select(pb == 1);
     let (dl, dr) = (lo(delta), hi(delta));
-    // Control bits of rows 00, 01, 10 (row 11 follows from them).
+    // Control bits of row 00 at random; those of rows 01 and 10 follow (row 11's
+    // are implied).
     let (x0, y0) = (rand & 1, (rand >> 1) & 1);
-    let rows = [
-        (0u8, 0u8, x0, y0),
-        (0, 1, x0 ^ pa ^ pb, y0 ^ pa ^ 1),
-        (1, 0, x0 ^ pb ^ 1, y0 ^ pa ^ pb),
-    ];
     // E_k: what row k's evaluator must see before the ciphertexts are added.
-    let mut e = [(0u64, 0u64, 0u8, 0u8); 3];
-    for (k, &(i, j, x, y)) in rows.iter().enumerate() {
+    let row = |i: u8, j: u8, x: u8, y: u8| {
         let ai = a ^ delta.select(i == 1);
         let bj = b ^ delta.select(j == 1);
         let hs = h[4 + (i ^ j) as usize];
         let xl = h[i as usize] ^ hs;
         let xr = h[2 + j as usize] ^ hs;
-        let (ml, mr) = dice(matrix(i, j, x, y), ai, bj);
+        let (ml, mr) = dice_row(i, j, x, y, ai, bj);
         let f = mask((i ^ pa) & (j ^ pb));
-        e[k] = (
+        (
             lo(xl) ^ ml ^ (dl & f),
             lo(xr) ^ mr ^ (dr & f),
             bit64(xl) ^ x,
             bit64(xr) ^ y,
-        );
-    }
+        )
+    };
+    let e = [
+        row(0, 0, x0, y0),
+        row(0, 1, x0 ^ pa ^ pb, y0 ^ pa ^ 1),
+        row(1, 0, x0 ^ pb ^ 1, y0 ^ pa ^ pb),
+    ];
     let [e00, e01, e10] = e;
     let g2 = e01.0 ^ e00.0;
     let g1 = e01.1 ^ e00.1 ^ g2;
@@ -210,7 +218,7 @@ pub fn eval_and_hashed(h: [Block; 3], a: Block, b: Block, t: &Table) -> Block {
     let y = bit64(xr) ^ (z >> 1) ^ (j & (z >> 3)) ^ ((i ^ j) & (z >> 4));
     let l = lo(xl) ^ (t.g[0] & mi) ^ (t.g[2] & mij);
     let r = lo(xr) ^ (t.g[1] & mj) ^ (t.g[2] & mij);
-    let (ml, mr) = dice(matrix(i, j, x & 1, y & 1), a, b);
+    let (ml, mr) = dice_row(i, j, x & 1, y & 1, a, b);
     join(l ^ ml, r ^ mr)
 }
 

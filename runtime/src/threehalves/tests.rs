@@ -199,3 +199,15 @@ fn every_kernel_gives_the_same_tables() {
     }
     assert!(tables.windows(2).all(|w| w[0] == w[1]));
 }
+
+#[test]
+fn dice_row_is_the_dicing_matrix() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for _ in 0..50 {
+        let (a, b) = (Block(rng.r#gen()), Block(rng.r#gen()));
+        for (i, j, x, y) in (0..16u8).map(|v| (v & 1, v >> 1 & 1, v >> 2 & 1, v >> 3)) {
+            let m = P[(2 * i + j) as usize] ^ (S1 * x) ^ (S2 * y);
+            assert_eq!(dice_row(i, j, x, y, a, b), dice(m, a, b));
+        }
+    }
+}
