@@ -286,7 +286,11 @@ fn bench_json_has_the_documented_keys() {
 }
 
 /// `garnet garble --once` with its whole standard error collected in the background.
-fn garbler_once(circuit: &Path, inputs: &[&str], extra: &[&str]) -> (Child, String, std::thread::JoinHandle<String>) {
+fn garbler_once(
+    circuit: &Path,
+    inputs: &[&str],
+    extra: &[&str],
+) -> (Child, String, std::thread::JoinHandle<String>) {
     let mut cmd = Command::new(EXE);
     cmd.arg("garble")
         .arg(circuit)
@@ -308,7 +312,8 @@ fn garbler_once(circuit: &Path, inputs: &[&str], extra: &[&str]) -> (Child, Stri
         .unwrap_or_else(|| panic!("unexpected: {first}"))
         .trim()
         .to_string();
-    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     (child, addr, rest)
 }
 
@@ -324,13 +329,15 @@ fn schemes_must_match_and_three_halves_between_processes_gives_plaintext() {
     assert!(!out.status.success());
     let e_err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        e_err.contains("garbling scheme mismatch: this side uses half-gates, the peer three-halves"),
+        e_err
+            .contains("garbling scheme mismatch: this side uses half-gates, the peer three-halves"),
         "{e_err}"
     );
     assert!(!g.wait().unwrap().success());
     let g_err = g_err.join().unwrap();
     assert!(
-        g_err.contains("garbling scheme mismatch: this side uses three-halves, the peer half-gates"),
+        g_err
+            .contains("garbling scheme mismatch: this side uses three-halves, the peer half-gates"),
         "{g_err}"
     );
     // Both three-halves: the plaintext outputs, and the report says so.
@@ -344,7 +351,10 @@ fn schemes_must_match_and_three_halves_between_processes_gives_plaintext() {
     for (name, value) in got["outputs"].as_object().unwrap() {
         assert_eq!(value, &want["outputs"][name], "output {name}");
     }
-    assert!(e_err.contains("three-halves") && e_err.contains("bytes of tables per AND"), "{e_err}");
+    assert!(
+        e_err.contains("three-halves") && e_err.contains("bytes of tables per AND"),
+        "{e_err}"
+    );
     // An unknown scheme is a usage error naming the choices.
     let bad = Command::new(EXE)
         .args(["run"])

@@ -189,8 +189,8 @@ pub fn measure_layer_with(
         .expect("garbling threads start");
     let mut prg = crate::prg::Prg::from_entropy();
     prg.fill_blocks(g.labels_mut());
-    let mut e = EvaluatorCore::with_scheme(hash, 3 * W, threads, scheme)
-        .expect("evaluation threads start");
+    let mut e =
+        EvaluatorCore::with_scheme(hash, 3 * W, threads, scheme).expect("evaluation threads start");
     let delta = g.delta().block();
     for (i, (el, gl)) in e.labels_mut().iter_mut().zip(g.labels()).enumerate() {
         *el = *gl ^ delta.select(i % 3 == 0);

@@ -202,7 +202,12 @@ pub fn garble_and_hashed(
 /// Evaluates AND gate `j` on the active labels `a`, `b` and its table.
 pub fn eval_and(h: &Tccr, a: Block, b: Block, table: &Table, j: u64) -> Block {
     let (ta, tb, ts) = tweaks(j);
-    eval_and_hashed([h.hash(a, ta), h.hash(b, tb), h.hash(a ^ b, ts)], a, b, table)
+    eval_and_hashed(
+        [h.hash(a, ta), h.hash(b, tb), h.hash(a ^ b, ts)],
+        a,
+        b,
+        table,
+    )
 }
 
 /// The evaluator's arithmetic given `[H(A), H(B), H(A⊕B)]`.

@@ -405,5 +405,9 @@ fn three_halves_report_shows_at_most_24_7_table_bytes_per_and() {
         per_and.push(bg);
     }
     assert_eq!(per_and[0], 32.0);
-    assert!(per_and[1] <= 24.7, "three-halves: {} bytes per AND", per_and[1]);
+    assert!(
+        per_and[1] <= 24.7,
+        "three-halves: {} bytes per AND",
+        per_and[1]
+    );
 }

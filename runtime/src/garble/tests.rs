@@ -37,7 +37,10 @@ fn two_party_with(
         // Whole bytes of control bits per window: at most one byte more per AND.
         Scheme::ThreeHalves => {
             let n = ch.len() as u64;
-            assert!(n >= scheme.table_bytes(gs.ands) && n <= 25 * gs.ands, "{n} bytes");
+            assert!(
+                n >= scheme.table_bytes(gs.ands) && n <= 25 * gs.ands,
+                "{n} bytes"
+            );
         }
     }
     let es = e
@@ -297,22 +300,28 @@ fn three_halves_works_with_any_thread_count_on_either_side() {
         }
         let mut ch = BufferChannel::new();
         for _ in 0..2 {
-            let gs = g.garble(c.gates.iter().copied(), &mut ch, &mut |_| {}).unwrap();
-            let es = e.evaluate(c.gates.iter().copied(), &mut ch, &mut |_| {}).unwrap();
+            let gs = g
+                .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
+                .unwrap();
+            let es = e
+                .evaluate(c.gates.iter().copied(), &mut ch, &mut |_| {})
+                .unwrap();
             assert_eq!(gs, es);
             let decoded: Vec<bool> = c.outputs[0]
                 .bits
                 .iter()
                 .map(|b| match *b {
-                    OutBit::Wire(w) => {
-                        e.labels()[w as usize].lsb() ^ g.labels()[w as usize].lsb()
-                    }
+                    OutBit::Wire(w) => e.labels()[w as usize].lsb() ^ g.labels()[w as usize].lsb(),
                     OutBit::Const(v) => v,
                 })
                 .collect();
             assert_eq!(vec![decoded], c.eval(&inputs).unwrap(), "width {width}");
         }
-        assert_eq!(ch.bytes_received(), ch.bytes_sent(), "every table byte was read");
+        assert_eq!(
+            ch.bytes_received(),
+            ch.bytes_sent(),
+            "every table byte was read"
+        );
     }
 }
 
@@ -321,10 +330,15 @@ fn three_halves_full_windows_cost_24_625_bytes_per_and() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
     let c = wide_circuit(&mut rng, 4096, 4);
     let s = Scheme::ThreeHalves;
-    let mut g = GarblerCore::with_scheme(Tccr::new(Block(1)), Delta::from_os(), c.wires, 1, s)
-        .unwrap();
+    let mut g =
+        GarblerCore::with_scheme(Tccr::new(Block(1)), Delta::from_os(), c.wires, 1, s).unwrap();
     let mut ch = BufferChannel::new();
-    let gs = g.garble(c.gates.iter().copied(), &mut ch, &mut |_| {}).unwrap();
+    let gs = g
+        .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
+        .unwrap();
     let per_and = ch.len() as f64 / gs.ands as f64;
-    assert!(gs.ands > 10_000 && per_and <= 24.7, "{per_and} bytes per AND");
+    assert!(
+        gs.ands > 10_000 && per_and <= 24.7,
+        "{per_and} bytes per AND"
+    );
 }

@@ -151,12 +151,20 @@ fn batch_equals_one_gate_at_a_time() {
         let xs: Vec<Block> = (0..2 * n).map(|_| Block(rng.r#gen())).collect();
         let rand: Vec<Block> = (0..n.div_ceil(64)).map(|_| Block(rng.r#gen())).collect();
         let mut s = vec![vec![Block::ZERO; 3 * n]; 3];
-        let [x3, h0, h1] = &mut s[..] else { unreachable!() };
+        let [x3, h0, h1] = &mut s[..] else {
+            unreachable!()
+        };
         let mut table = vec![0u8; table_bytes(n)];
         let mut out = vec![Block::ZERO; n];
-        garble_batch((&h, d), first, &xs, &rand, (x3, h0, h1), &mut table, |k, c| {
-            out[k] = c
-        });
+        garble_batch(
+            (&h, d),
+            first,
+            &xs,
+            &rand,
+            (x3, h0, h1),
+            &mut table,
+            |k, c| out[k] = c,
+        );
         let mut single = Vec::new();
         for k in 0..n {
             let r = (rand[k / 64].0 >> (2 * (k % 64))) as u8 & 3;
@@ -169,7 +177,11 @@ fn batch_equals_one_gate_at_a_time() {
         assert_eq!(table, expect, "n={n}");
         // The evaluator's batch on random active labels.
         let bits: Vec<bool> = (0..2 * n).map(|_| rng.r#gen()).collect();
-        let act: Vec<Block> = xs.iter().zip(&bits).map(|(x, &v)| *x ^ d.select(v)).collect();
+        let act: Vec<Block> = xs
+            .iter()
+            .zip(&bits)
+            .map(|(x, &v)| *x ^ d.select(v))
+            .collect();
         let mut got = vec![Block::ZERO; n];
         eval_batch(&h, first, &act, (x3, h0), &table, |k, l| got[k] = l);
         for k in 0..n {
@@ -192,7 +204,9 @@ fn every_kernel_gives_the_same_tables() {
     for k in crate::aes::Kernel::available() {
         let h = Tccr::new(key).with_kernel(k).expect("available");
         let mut s = vec![vec![Block::ZERO; 3 * n]; 3];
-        let [x3, h0, h1] = &mut s[..] else { unreachable!() };
+        let [x3, h0, h1] = &mut s[..] else {
+            unreachable!()
+        };
         let mut table = vec![0u8; table_bytes(n)];
         garble_batch((&h, d), 3, &xs, &rand, (x3, h0, h1), &mut table, |_, _| {});
         tables.push(table);

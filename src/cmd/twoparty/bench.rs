@@ -208,12 +208,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     let e2e = e2e(args.ands, args.scheme)?;
     let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, 1);
     let (garble_ns, eval_ns) = (layer.garble_ns, layer.eval_ns);
-    let three = garnet_runtime::synthetic::measure_layer_with(
-        args.layer_ands,
-        10,
-        1,
-        Scheme::ThreeHalves,
-    );
+    let three =
+        garnet_runtime::synthetic::measure_layer_with(args.layer_ands, 10, 1, Scheme::ThreeHalves);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
