@@ -171,7 +171,7 @@ pub fn measure_layer(ands: u64, reps: usize, threads: usize) -> LayerTimes {
     measure_layer_with(ands, reps, threads, crate::garble::Scheme::HalfGates)
 }
 
-/// [`measure_layer`] with a garbling scheme (three-halves runs on one thread).
+/// [`measure_layer`] with a garbling scheme.
 pub fn measure_layer_with(
     ands: u64,
     reps: usize,

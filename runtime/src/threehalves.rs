@@ -25,6 +25,7 @@
 use crate::block::Block;
 use crate::halfgates::Delta;
 use crate::hash::Tccr;
+use crate::prg::Prg;
 
 /// Bytes of half-ciphertexts per AND gate (`G0, G1, G2`, 8 bytes each).
 pub const HALVES_BYTES: usize = 24;
@@ -335,6 +336,81 @@ pub fn eval_batch(
         let t = read_table(table, n, k);
         let hk = [h[3 * k], h[3 * k + 1], h[3 * k + 2]];
         put(k, eval_and_hashed(hk, xs[2 * k], xs[2 * k + 1], &t));
+    }
+}
+
+/// AND gates per chunk of the wire layout: a window's tables are its chunks' (each as
+/// [`write_tables`] lays it out) in order, so threads can garble whole chunks apart.
+/// A multiple of 8: a full chunk wastes no control bits.
+pub const CHUNK: usize = 128;
+
+/// Scratch of the chunked batches: the blocks hashed, their hashes, random bits.
+#[derive(Debug)]
+pub struct Scratch {
+    x3: Box<[Block]>,
+    h0: Box<[Block]>,
+    h1: Box<[Block]>,
+    rand: [Block; CHUNK.div_ceil(64)],
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            x3: vec![Block::ZERO; 3 * CHUNK].into(),
+            h0: vec![Block::ZERO; 3 * CHUNK].into(),
+            h1: vec![Block::ZERO; 3 * CHUNK].into(),
+            rand: [Block::ZERO; CHUNK.div_ceil(64)],
+        }
+    }
+}
+
+/// [`garble_batch`] chunk by chunk ([`CHUNK`]), with the random bits from `prg`:
+/// `table` is [`table_bytes`]`(n)` long and holds the chunks' tables in order.
+pub fn garble_chunks(
+    (hash, delta): (&Tccr, Block),
+    first: u64,
+    xs: &[Block],
+    (s, prg): (&mut Scratch, &mut Prg),
+    table: &mut [u8],
+    mut put: impl FnMut(usize, Block),
+) {
+    for (c, xc) in xs.chunks(2 * CHUNK).enumerate() {
+        let (m, k0) = (xc.len() / 2, c * CHUNK);
+        let at = table_bytes(k0);
+        let rand = &mut s.rand[..m.div_ceil(64)];
+        prg.fill_blocks(rand);
+        garble_batch(
+            (hash, delta),
+            first + k0 as u64,
+            xc,
+            rand,
+            (&mut s.x3, &mut s.h0, &mut s.h1),
+            &mut table[at..at + table_bytes(m)],
+            |k, c0| put(k0 + k, c0),
+        );
+    }
+}
+
+/// [`eval_batch`] chunk by chunk, on tables laid out as [`garble_chunks`] writes them.
+pub fn eval_chunks(
+    hash: &Tccr,
+    first: u64,
+    xs: &[Block],
+    s: &mut Scratch,
+    table: &[u8],
+    mut put: impl FnMut(usize, Block),
+) {
+    for (c, xc) in xs.chunks(2 * CHUNK).enumerate() {
+        let (m, k0) = (xc.len() / 2, c * CHUNK);
+        let at = table_bytes(k0);
+        eval_batch(
+            hash,
+            first + k0 as u64,
+            xc,
+            (&mut s.x3, &mut s.h0),
+            &table[at..at + table_bytes(m)],
+            |k, l| put(k0 + k, l),
+        );
     }
 }
 

@@ -15,9 +15,10 @@
 //! split between the calling thread and helper threads (`window`, `workers`); the
 //! tables and labels do not depend on the thread count.
 //!
-//! Two schemes ([`Scheme`]): half-gates (32 bytes per AND, every thread count) and
-//! three-halves ([`crate::threehalves`], 24.625 bytes per AND in full windows; one
-//! thread: a core built for more falls back to one, the tables do not change).
+//! Two schemes ([`Scheme`]): half-gates (32 bytes per AND) and three-halves
+//! ([`crate::threehalves`], 24.625 bytes per AND in full windows). Three-halves windows
+//! have the same size for every thread count and are split in whole chunks of 128
+//! ANDs, since its control bits are packed per chunk.
 //!
 //! Type-level separation: [`GarblerCore`] holds the [`Delta`]; [`EvaluatorCore`]
 //! holds no Δ and has no way to obtain one.
@@ -190,8 +191,7 @@ impl GarblerCore {
         Self::with_scheme(hash, delta, wires, threads, Scheme::HalfGates)
     }
 
-    /// A garbler for `scheme` (three-halves runs on the calling thread alone, whatever
-    /// `threads` says).
+    /// A garbler for `scheme` on `threads` threads (see [`GarblerCore::with_threads`]).
     pub fn with_scheme(
         hash: Tccr,
         delta: Delta,
@@ -230,8 +230,8 @@ impl GarblerCore {
     }
 
     /// Garbles `gates` in order, writing the tables of every AND gate to `ch`
-    /// (half-gates: `[T_G, T_E]` per gate; three-halves: per window, see
-    /// [`crate::threehalves::write_tables`]; buffered; the channel is not flushed). `progress` receives the number of gates
+    /// (half-gates: `[T_G, T_E]` per gate; three-halves: per chunk of a window, see
+    /// [`crate::threehalves::garble_chunks`]; buffered; the channel is not flushed). `progress` receives the number of gates
     /// done every [`PROGRESS_EVERY`] gates.
     pub fn garble<I: IntoIterator>(
         &mut self,

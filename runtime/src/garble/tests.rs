@@ -277,10 +277,17 @@ fn every_thread_count_gives_the_same_tables_and_labels() {
 
 #[test]
 fn three_halves_works_with_any_thread_count_on_either_side() {
-    // Three-halves runs on one thread whatever the count asks, so the garbler and
-    // the evaluator may ask for different ones.
+    // Three-halves windows and chunks do not depend on the thread count, so the
+    // garbler and the evaluator may use different ones.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
-    for (width, layers, tg, te) in [(300, 3, 1, 4), (3000, 2, 4, 1), (40, 30, 2, 3)] {
+    let cases = [
+        (300, 3, 1, 4),
+        (3000, 2, 4, 1),
+        (40, 30, 2, 3),
+        (9000, 2, 3, 4),
+        (3000, 3, 2, 2),
+    ];
+    for (width, layers, tg, te) in cases {
         let c = wide_circuit(&mut rng, width, layers);
         let hash = Tccr::new(Block(rng.r#gen()));
         let delta = Delta::from_block(Block(rng.r#gen()));

@@ -96,8 +96,8 @@ pub struct SessionOptions<'a> {
     /// garbler an error.
     pub max_inferences: Option<usize>,
     /// Threads garbling or evaluating (the caller's and helpers); 0 or 1: the
-    /// calling thread alone. The tables do not depend on it. Three-halves runs on
-    /// one thread whatever this says.
+    /// calling thread alone. Half-gates tables do not depend on it; three-halves
+    /// tables are random, and correct whatever count each side uses.
     pub threads: usize,
     /// The garbling scheme; both parties must choose the same (the handshake fails
     /// on both sides otherwise).

@@ -225,3 +225,54 @@ fn dice_row_is_the_dicing_matrix() {
         }
     }
 }
+
+#[test]
+fn chunks_are_batches_laid_end_to_end() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(77);
+    let h = Tccr::random(&mut rng);
+    let d = Delta::random(&mut rng).block();
+    for n in [0usize, 1, 127, 128, 129, 300, 512] {
+        let xs: Vec<Block> = (0..2 * n).map(|_| Block(rng.r#gen())).collect();
+        let mut table = vec![0u8; table_bytes(n)];
+        let mut out = vec![Block::ZERO; n];
+        let mut s = Scratch::default();
+        let mut prg = Prg::new(Block(5));
+        garble_chunks((&h, d), 9, &xs, (&mut s, &mut prg), &mut table, |k, c| {
+            out[k] = c
+        });
+        // The same chunks one batch each, with the same random stream.
+        let mut prg = Prg::new(Block(5));
+        let mut at = 0;
+        for (c, xc) in xs.chunks(2 * CHUNK).enumerate() {
+            let m = xc.len() / 2;
+            let mut rand = vec![Block::ZERO; m.div_ceil(64)];
+            prg.fill_blocks(&mut rand);
+            let mut sc = vec![vec![Block::ZERO; 3 * m]; 3];
+            let [x3, h0, h1] = &mut sc[..] else {
+                unreachable!()
+            };
+            let mut t = vec![0u8; table_bytes(m)];
+            let first = 9 + (c * CHUNK) as u64;
+            garble_batch((&h, d), first, xc, &rand, (x3, h0, h1), &mut t, |k, c0| {
+                assert_eq!(out[c * CHUNK + k], c0)
+            });
+            assert_eq!(&table[at..at + t.len()], &t[..], "n={n} chunk {c}");
+            at += t.len();
+        }
+        assert_eq!(at, table.len());
+        // And the evaluator's chunks read them back.
+        let bits: Vec<bool> = (0..2 * n).map(|_| rng.r#gen()).collect();
+        let act: Vec<Block> = xs
+            .iter()
+            .zip(&bits)
+            .map(|(x, &v)| *x ^ d.select(v))
+            .collect();
+        eval_chunks(&h, 9, &act, &mut s, &table, |k, l| {
+            assert_eq!(
+                l,
+                out[k] ^ d.select(bits[2 * k] & bits[2 * k + 1]),
+                "n={n} gate {k}"
+            )
+        });
+    }
+}

@@ -215,6 +215,14 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let multi = (threads > 1)
         .then(|| garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, threads));
+    let three_multi = (threads > 1).then(|| {
+        garnet_runtime::synthetic::measure_layer_with(
+            args.layer_ands,
+            10,
+            threads,
+            Scheme::ThreeHalves,
+        )
+    });
     let kernel = garnet_runtime::aes::Kernel::selected();
     let cot = garnet_runtime::ot::bench_cot(args.cots);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -236,6 +244,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 "three_halves_garble_cpu_ns_per_and": three.garble_cpu_ns,
                 "three_halves_eval_cpu_ns_per_and": three.eval_cpu_ns,
                 "three_halves_table_bytes_per_and": three.table_bytes_per_and,
+                "three_halves_garble_mt_ns_per_and": three_multi.map(|m| m.garble_ns),
+                "three_halves_eval_mt_ns_per_and": three_multi.map(|m| m.eval_ns),
                 "e2e_scheme": args.scheme.name(),
                 "cot_per_second": cot,
                 "e2e_and_per_second": e2e.and_per_second,
@@ -282,6 +292,15 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 m.eval_ns,
                 garble_ns / m.garble_ns,
                 eval_ns / m.eval_ns
+            );
+        }
+        if let Some(m) = three_multi {
+            println!(
+                "{threads} threads   {:>8.2} / {:.2} ns/AND three-halves garbling / evaluation  ({:.2}× / {:.2}× one thread)",
+                m.garble_ns,
+                m.eval_ns,
+                three.garble_ns / m.garble_ns,
+                three.eval_ns / m.eval_ns
             );
         }
         println!("IKNP COT    {:>8.1} M/s", cot / 1e6);

@@ -59,7 +59,7 @@ pub struct Common {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Garbling scheme: half-gates (32 bytes per AND) or three-halves (24.625 bytes per
-    /// AND, about 1.5× the hashing, one thread). Both parties must give the same.
+    /// AND, about twice the garbling work). Both parties must give the same.
     #[arg(long, default_value = "half-gates", value_name = "SCHEME")]
     pub scheme: garnet_runtime::garble::Scheme,
 }
