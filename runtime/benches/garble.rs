@@ -4,12 +4,12 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use garnet_circuits::Gate;
+use garnet_runtime::Block;
 use garnet_runtime::aes::Kernel;
 use garnet_runtime::garble::{EvaluatorCore, GarblerCore, Scheme};
 use garnet_runtime::halfgates::Delta;
 use garnet_runtime::hash::Tccr;
 use garnet_runtime::memory::BufferChannel;
-use garnet_runtime::{Block, Channel};
 
 const K: u32 = 4096;
 const N: u64 = 1 << 20;
@@ -54,7 +54,8 @@ fn bench(c: &mut Criterion) {
                 e.evaluate(layer(), &mut ch, &mut |_| {}).unwrap();
             })
         });
-        assert!(ch.bytes_received() > 0);
+        // (A filter may skip the benches above: nothing to check here; `evaluate`
+        // fails on missing tables.)
     }
     group.finish();
     three_halves(c);
