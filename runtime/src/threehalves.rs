@@ -19,7 +19,7 @@
 //! of the other rows from it and the wires' colour offsets, so that every row's
 //! "dicing" matrix `M_ij` is uniform over a coset fixed by `(i, j)` alone: the
 //! evaluator's control bits say nothing about the truth values (RR21 §5). The
-//! constants below are the paper's; `tests` checks them on every input pair, colour
+//! constants below are RR21's in this module's bit order; `tests` checks them on every input pair, colour
 //! offset and random choice.
 
 use crate::block::Block;
