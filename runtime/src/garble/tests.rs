@@ -155,6 +155,18 @@ fn wire_out_of_range_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn truncated_three_halves_tables_are_an_eof_error() {
+    let s = Scheme::ThreeHalves;
+    let mut e = EvaluatorCore::with_scheme(Tccr::new(Block(1)), 4, 2, s).unwrap();
+    let mut ch = BufferChannel::new();
+    // Two dependent ANDs need 2 × 25 bytes (one window each); give 40.
+    ch.write_bytes(&[0u8; 40]).unwrap();
+    let gates = [Gate::and(0, 1, 2), Gate::and(2, 1, 3)];
+    let err = e.evaluate(gates, &mut ch, &mut |_| {}).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+}
+
+#[test]
 fn truncated_tables_are_an_eof_error() {
     let mut e = EvaluatorCore::new(Tccr::new(Block(1)), 4);
     let mut ch = BufferChannel::new();
