@@ -8,7 +8,8 @@ use garnet_compiler::inputs::quantize_input;
 use garnet_compiler::ir::Network;
 use garnet_compiler::weights::{Weights, load_safetensors};
 use garnet_compiler::{Sources, circuit_inputs, decode_outputs, frontend_file, reference, render};
-use garnet_runtime::session::run_in_memory;
+use garnet_runtime::garble::Scheme;
+use garnet_runtime::session::run_in_memory_with;
 use std::path::PathBuf;
 
 struct Model {
@@ -83,7 +84,7 @@ fn split(circuit: &Circuit, all: Vec<Vec<bool>>) -> (Vec<Vec<bool>>, Vec<Vec<boo
     (garbler, evaluator)
 }
 
-fn check_model(name: &str) {
+fn check_model(name: &str, scheme: Scheme) {
     let m = load(name);
     let output = &m.net.outputs[0].name;
     let mut correct = 0;
@@ -96,8 +97,15 @@ fn check_model(name: &str) {
         )
         .unwrap();
         let (g, e) = split(&m.circuit, all);
-        let (_, evaluator) =
-            run_in_memory(&m.circuit, &g, &e).unwrap_or_else(|err| panic!("{name} #{i}: {err}"));
+        let (garbler, evaluator) = run_in_memory_with(&m.circuit, &g, &e, scheme)
+            .unwrap_or_else(|err| panic!("{name} #{i}: {err}"));
+        if scheme == Scheme::ThreeHalves {
+            // The per-phase report's table bytes per AND, on a real compiled network.
+            for r in [&garbler.report, &evaluator.report] {
+                let b = r.table_bytes_per_and().expect("the network has AND gates");
+                assert!(b <= 24.7, "{name} #{i}: {b} bytes of tables per AND");
+            }
+        }
         let bits: Vec<Vec<bool>> = evaluator
             .outputs
             .into_iter()
@@ -116,7 +124,7 @@ fn check_model(name: &str) {
         m.float_accuracy
     );
     eprintln!(
-        "{name}: {} inputs, secure = reference on all, fixed {:.2}% vs float {:.2}%",
+        "{name} ({scheme}): {} inputs, secure = reference on all, fixed {:.2}% vs float {:.2}%",
         m.labels.len(),
         100.0 * fixed_accuracy,
         100.0 * m.float_accuracy
@@ -125,15 +133,30 @@ fn check_model(name: &str) {
 
 #[test]
 fn digits_two_party_matches_reference_on_every_test_input() {
-    check_model("digits");
+    check_model("digits", Scheme::HalfGates);
 }
 
 #[test]
 fn breast_cancer_two_party_matches_reference_on_every_test_input() {
-    check_model("breast_cancer");
+    check_model("breast_cancer", Scheme::HalfGates);
 }
 
 #[test]
 fn binarized_digits_two_party_matches_reference_on_every_test_input() {
-    check_model("digits_binarized");
+    check_model("digits_binarized", Scheme::HalfGates);
+}
+
+#[test]
+fn digits_three_halves_matches_reference_on_every_test_input() {
+    check_model("digits", Scheme::ThreeHalves);
+}
+
+#[test]
+fn breast_cancer_three_halves_matches_reference_on_every_test_input() {
+    check_model("breast_cancer", Scheme::ThreeHalves);
+}
+
+#[test]
+fn binarized_digits_three_halves_matches_reference_on_every_test_input() {
+    check_model("digits_binarized", Scheme::ThreeHalves);
 }

@@ -284,3 +284,86 @@ fn bench_json_has_the_documented_keys() {
         assert!(x.is_finite() && x > 0.0, "{key} = {x}");
     }
 }
+
+/// `garnet garble --once` with its whole standard error collected in the background.
+fn garbler_once(
+    circuit: &Path,
+    inputs: &[&str],
+    extra: &[&str],
+) -> (Child, String, std::thread::JoinHandle<String>) {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("garble")
+        .arg(circuit)
+        .args(["--listen", "127.0.0.1:0", "--timeout", "10", "--once"])
+        .args(extra);
+    for i in inputs {
+        cmd.args(["--input", i]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("garbler printed nothing").unwrap();
+    let addr = first
+        .strip_prefix("garbler: ready, listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .trim()
+        .to_string();
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    (child, addr, rest)
+}
+
+#[test]
+fn schemes_must_match_and_three_halves_between_processes_gives_plaintext() {
+    let dir = std::env::temp_dir().join(format!("garnet-two-process-3h-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = random_gcirc(&dir);
+    let (x, y) = ("in0=0x1234abcd", "in1=987654");
+    // The garbler asks for three-halves, the evaluator for the default half-gates.
+    let (mut g, addr, g_err) = garbler_once(&path, &[x], &["--scheme", "three-halves"]);
+    let out = evaluate(&path, &addr, &[y], &[]);
+    assert!(!out.status.success());
+    let e_err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e_err
+            .contains("garbling scheme mismatch: this side uses half-gates, the peer three-halves"),
+        "{e_err}"
+    );
+    assert!(!g.wait().unwrap().success());
+    let g_err = g_err.join().unwrap();
+    assert!(
+        g_err
+            .contains("garbling scheme mismatch: this side uses three-halves, the peer half-gates"),
+        "{g_err}"
+    );
+    // Both three-halves: the plaintext outputs, and the report says so.
+    let (mut g, addr, g_err) = garbler_once(&path, &[x], &["--scheme", "three-halves"]);
+    let out = evaluate(&path, &addr, &[y], &["--scheme", "three-halves"]);
+    let e_err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e_err}");
+    assert!(g.wait().unwrap().success(), "{}", g_err.join().unwrap());
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: serde_json::Value = serde_json::from_str(&plain(&path, &[x, y])).unwrap();
+    for (name, value) in got["outputs"].as_object().unwrap() {
+        assert_eq!(value, &want["outputs"][name], "output {name}");
+    }
+    assert!(
+        e_err.contains("three-halves") && e_err.contains("bytes of tables per AND"),
+        "{e_err}"
+    );
+    // An unknown scheme is a usage error naming the choices.
+    let bad = Command::new(EXE)
+        .args(["run"])
+        .arg(&path)
+        .args(["--scheme", "quarter-gates"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("half-gates or three-halves"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

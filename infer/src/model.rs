@@ -49,6 +49,8 @@ pub struct Model {
     pub max_inferences: Option<usize>,
     /// Threads each side's garbling or evaluation uses (1: the session's own thread).
     pub threads: usize,
+    /// The garbling scheme of its sessions (both parties must choose the same).
+    pub scheme: garnet_runtime::garble::Scheme,
 }
 
 /// True if `path` names a network source (`.gnet`).
@@ -217,6 +219,7 @@ impl Model {
             network: None,
             max_inferences: None,
             threads: 1,
+            scheme: Default::default(),
         }
     }
 
@@ -229,6 +232,7 @@ impl Model {
             network: None,
             max_inferences: None,
             threads: 1,
+            scheme: Default::default(),
         }
     }
 
@@ -258,6 +262,7 @@ impl Model {
             network: Some(Bound { net, weights }),
             max_inferences: None,
             threads: 1,
+            scheme: Default::default(),
         })
     }
 
@@ -292,6 +297,7 @@ impl Model {
             network,
             max_inferences: None,
             threads: 1,
+            scheme: Default::default(),
         })
     }
 

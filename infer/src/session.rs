@@ -105,6 +105,7 @@ where
         progress,
         max_inferences: m.max_inferences,
         threads: m.threads,
+        scheme: m.scheme,
     };
     match party {
         Party::Garbler => {

@@ -1,4 +1,4 @@
-//! garnet runtime: blocks, hashing, half-gates garbling, oblivious transfer,
+//! garnet runtime: blocks, hashing, half-gates and three-halves garbling, oblivious transfer,
 //! channels and the two-party session (semi-honest security).
 
 pub mod aes;
@@ -14,6 +14,7 @@ pub mod prg;
 pub mod session;
 pub mod synthetic;
 pub mod tcp;
+pub mod threehalves;
 
 pub use block::Block;
 pub use channel::Channel;

@@ -154,6 +154,8 @@ pub struct LayerTimes {
     /// grow when other processes compete for the cores.
     pub garble_cpu_ns: Option<f64>,
     pub eval_cpu_ns: Option<f64>,
+    /// Bytes of tables per AND gate.
+    pub table_bytes_per_and: f64,
 }
 
 /// Nanoseconds this thread has run on a CPU, if the OS tells.
@@ -166,6 +168,16 @@ fn thread_cpu_ns() -> Option<f64> {
 /// threads (the on-CPU figures count the calling thread only), tables to and from
 /// memory.
 pub fn measure_layer(ands: u64, reps: usize, threads: usize) -> LayerTimes {
+    measure_layer_with(ands, reps, threads, crate::garble::Scheme::HalfGates)
+}
+
+/// [`measure_layer`] with a garbling scheme.
+pub fn measure_layer_with(
+    ands: u64,
+    reps: usize,
+    threads: usize,
+    scheme: crate::garble::Scheme,
+) -> LayerTimes {
     use crate::garble::{EvaluatorCore, GarblerCore};
     use crate::halfgates::Delta;
     use crate::hash::Tccr;
@@ -173,12 +185,12 @@ pub fn measure_layer(ands: u64, reps: usize, threads: usize) -> LayerTimes {
     use std::time::Instant;
     const W: u32 = 4096;
     let hash = Tccr::random(&mut rand::rngs::OsRng);
-    let mut g = GarblerCore::with_threads(hash.clone(), Delta::from_os(), 3 * W, threads)
+    let mut g = GarblerCore::with_scheme(hash.clone(), Delta::from_os(), 3 * W, threads, scheme)
         .expect("garbling threads start");
     let mut prg = crate::prg::Prg::from_entropy();
     prg.fill_blocks(g.labels_mut());
     let mut e =
-        EvaluatorCore::with_threads(hash, 3 * W, threads).expect("evaluation threads start");
+        EvaluatorCore::with_scheme(hash, 3 * W, threads, scheme).expect("evaluation threads start");
     let delta = g.delta().block();
     for (i, (el, gl)) in e.labels_mut().iter_mut().zip(g.labels()).enumerate() {
         *el = *gl ^ delta.select(i % 3 == 0);
@@ -211,6 +223,7 @@ pub fn measure_layer(ands: u64, reps: usize, threads: usize) -> LayerTimes {
     }
     let per = |total: f64| total / (reps as f64 * ands as f64);
     LayerTimes {
+        table_bytes_per_and: ch.len() as f64 / ands as f64,
         garble_ns: best_g * 1e9 / ands as f64,
         eval_ns: best_e * 1e9 / ands as f64,
         garble_cpu_ns: cpu_g.map(per),

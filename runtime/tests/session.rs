@@ -2,7 +2,8 @@
 
 use garnet_circuits::random::{RandomSpec, random_circuit};
 use garnet_circuits::{Circuit, Party, Recipient, passes};
-use garnet_runtime::session::run_in_memory;
+use garnet_runtime::garble::Scheme;
+use garnet_runtime::session::run_in_memory_with;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 
@@ -18,10 +19,18 @@ fn split(c: &Circuit, inputs: &[Vec<bool>]) -> (Vec<Vec<bool>>, Vec<Vec<bool>>) 
     (own(Party::Garbler), own(Party::Evaluator))
 }
 
+/// Both schemes give the plaintext outputs to the parties they are addressed to.
 fn check(c: &Circuit, inputs: &[Vec<bool>]) {
+    for scheme in Scheme::ALL {
+        check_with(c, inputs, scheme);
+    }
+}
+
+fn check_with(c: &Circuit, inputs: &[Vec<bool>], scheme: Scheme) {
     let expect = c.eval(inputs).unwrap();
     let (gi, ei) = split(c, inputs);
-    let (g, e) = run_in_memory(c, &gi, &ei).unwrap();
+    let (g, e) = run_in_memory_with(c, &gi, &ei, scheme).unwrap();
+    assert_eq!((g.report.scheme, e.report.scheme), (scheme, scheme));
     for (i, o) in c.outputs.iter().enumerate() {
         let for_g = o.recipient.includes(Party::Garbler);
         let for_e = o.recipient.includes(Party::Evaluator);
@@ -123,6 +132,7 @@ fn batch(
     c: &Circuit,
     garbler: &[Vec<bool>],
     evaluator: &[Vec<Vec<bool>>],
+    scheme: Scheme,
 ) -> (
     Result<Vec<garnet_runtime::session::SessionOutcome>, garnet_runtime::error::SessionError>,
     Result<Vec<garnet_runtime::session::SessionOutcome>, garnet_runtime::error::SessionError>,
@@ -140,7 +150,10 @@ fn batch(
                 digest,
                 || c.gates.iter().copied(),
                 garbler,
-                SessionOptions::default(),
+                SessionOptions {
+                    scheme,
+                    ..SessionOptions::default()
+                },
                 |o| outs.push(o),
             )
             .map(|n| {
@@ -154,7 +167,10 @@ fn batch(
             digest,
             || c.gates.iter().copied(),
             evaluator,
-            SessionOptions::default(),
+            SessionOptions {
+                scheme,
+                ..SessionOptions::default()
+            },
         );
         drop(b);
         (g.join().expect("garbler thread"), e)
@@ -167,7 +183,8 @@ proptest! {
     /// Each inference of a session gives the plaintext result of the garbler's
     /// fixed inputs with that inference's evaluator inputs, for both parties.
     #[test]
-    fn every_inference_of_a_session_matches_plaintext(seed in any::<u64>(), k in 1usize..5, gates in 0usize..300, opt in any::<bool>()) {
+    fn every_inference_of_a_session_matches_plaintext(seed in any::<u64>(), k in 1usize..5, gates in 0usize..300, opt in any::<bool>(), three in any::<bool>()) {
+        let scheme = if three { Scheme::ThreeHalves } else { Scheme::HalfGates };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let spec = RandomSpec {
             input_widths: vec![rng.gen_range(1..10), rng.gen_range(0..10), rng.gen_range(0..10)],
@@ -194,7 +211,7 @@ proptest! {
             .collect();
         let (gi, _) = split(&c, &samples[0]);
         let eis: Vec<Vec<Vec<bool>>> = samples.iter().map(|x| split(&c, x).1).collect();
-        let (g, e) = batch(&c, &gi, &eis);
+        let (g, e) = batch(&c, &gi, &eis, scheme);
         let (g, e) = (g.unwrap(), e.unwrap());
         prop_assert_eq!(g.len(), k);
         prop_assert_eq!(e.len(), k);
@@ -318,4 +335,79 @@ fn a_garbler_stops_a_session_past_its_inference_limit() {
             assert!(e.is_err());
         }
     }
+}
+
+#[test]
+fn a_scheme_mismatch_is_a_clear_error_on_both_sides() {
+    use garnet_runtime::session::{SessionOptions, run_evaluator, run_garbler};
+    let (c, gi, ei, digest) = small_case(7);
+    for (gs, es) in [
+        (Scheme::ThreeHalves, Scheme::HalfGates),
+        (Scheme::HalfGates, Scheme::ThreeHalves),
+    ] {
+        let (a, mut b) = garnet_runtime::memory::MemoryChannel::pair();
+        let (g, e) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                let mut a = a;
+                let opts = SessionOptions {
+                    scheme: gs,
+                    ..SessionOptions::default()
+                };
+                run_garbler(&mut a, &c, digest, c.gates.iter().copied(), &gi, opts)
+            });
+            let opts = SessionOptions {
+                scheme: es,
+                ..SessionOptions::default()
+            };
+            let e = run_evaluator(&mut b, &c, digest, c.gates.iter().copied(), &ei, opts);
+            drop(b);
+            (g.join().unwrap(), e)
+        });
+        for (side, r, ours, theirs) in [("garbler", g, gs, es), ("evaluator", e, es, gs)] {
+            let msg = r.expect_err(side).to_string();
+            let want = format!("this side uses {ours}, the peer {theirs}");
+            assert!(
+                msg.contains("garbling scheme mismatch") && msg.contains(&want),
+                "{side}: {msg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn three_halves_report_shows_at_most_24_7_table_bytes_per_and() {
+    // A wide circuit (many ANDs per level, as the compiler schedules them).
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let spec = RandomSpec {
+        input_widths: vec![64, 64],
+        gates: 60_000,
+        output_widths: vec![32, 32],
+        and_fraction: 0.7,
+        window: 4096,
+    };
+    let c = random_circuit(&mut rng, &spec);
+    let inputs: Vec<Vec<bool>> = c
+        .inputs
+        .iter()
+        .map(|i| (0..i.bits).map(|_| rng.r#gen()).collect())
+        .collect();
+    let (gi, ei) = split(&c, &inputs);
+    let mut per_and = Vec::new();
+    for scheme in Scheme::ALL {
+        let (g, e) = run_in_memory_with(&c, &gi, &ei, scheme).unwrap();
+        assert!(g.report.ands > 10_000);
+        let (bg, be) = (
+            g.report.table_bytes_per_and().unwrap(),
+            e.report.table_bytes_per_and().unwrap(),
+        );
+        assert_eq!(bg, be, "both sides count the same tables");
+        assert!(e.report.to_string().contains("bytes of tables per AND"));
+        per_and.push(bg);
+    }
+    assert_eq!(per_and[0], 32.0);
+    assert!(
+        per_and[1] <= 24.7,
+        "three-halves: {} bytes per AND",
+        per_and[1]
+    );
 }

@@ -15,6 +15,11 @@
 //! split between the calling thread and helper threads (`window`, `workers`); the
 //! tables and labels do not depend on the thread count.
 //!
+//! Two schemes ([`Scheme`]): half-gates (32 bytes per AND) and three-halves
+//! ([`crate::threehalves`], 24.625 bytes per AND in full windows). Three-halves windows
+//! have the same size for every thread count and are split in whole chunks of 128
+//! ANDs, since its control bits are packed per chunk.
+//!
 //! Type-level separation: [`GarblerCore`] holds the [`Delta`]; [`EvaluatorCore`]
 //! holds no Δ and has no way to obtain one.
 
@@ -29,8 +34,69 @@ use window::{EvalWindow, GarbleWindow};
 /// The progress callback fires every this many gates.
 pub const PROGRESS_EVERY: u64 = 1 << 20;
 
-/// Bytes of garbled table per AND gate.
+/// Bytes of garbled table per AND gate (half-gates).
 pub const BYTES_PER_AND: u64 = 32;
+
+/// The garbling scheme of a session; both parties must use the same one (the
+/// handshake checks it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Zahur, Rosulek, Evans 2015: two ciphertexts (32 bytes) per AND.
+    #[default]
+    HalfGates,
+    /// Rosulek and Roy 2021: three half-ciphertexts and 5 bits (24.625 bytes) per AND,
+    /// 1.5× the hashing.
+    ThreeHalves,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 2] = [Scheme::HalfGates, Scheme::ThreeHalves];
+
+    /// The name `--scheme` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::HalfGates => "half-gates",
+            Scheme::ThreeHalves => "three-halves",
+        }
+    }
+
+    /// Its byte in the handshake.
+    pub fn byte(self) -> u8 {
+        match self {
+            Scheme::HalfGates => 1,
+            Scheme::ThreeHalves => 2,
+        }
+    }
+
+    pub fn from_byte(b: u8) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.byte() == b)
+    }
+
+    /// Bytes of tables for `ands` AND gates streamed in windows of full size (a
+    /// three-halves window of `n` gates rounds its control bits up to whole bytes).
+    pub fn table_bytes(self, ands: u64) -> u64 {
+        match self {
+            Scheme::HalfGates => ands * BYTES_PER_AND,
+            Scheme::ThreeHalves => crate::threehalves::table_bytes(ands as usize) as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Scheme, String> {
+        Scheme::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| format!("unknown garbling scheme {s:?} (half-gates or three-halves)"))
+    }
+}
 
 /// Gate and AND counts of one streaming pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,10 +199,21 @@ impl GarblerCore {
         wires: u32,
         threads: usize,
     ) -> io::Result<GarblerCore> {
-        Self::with_slots(hash, delta, wires, wires, threads)
+        Self::with_scheme(hash, delta, wires, threads, Scheme::HalfGates)
     }
 
-    /// [`GarblerCore::with_threads`] with only `slots` of the `wires` slots held at
+    /// A garbler for `scheme` on `threads` threads (see [`GarblerCore::with_threads`]).
+    pub fn with_scheme(
+        hash: Tccr,
+        delta: Delta,
+        wires: u32,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<GarblerCore> {
+        Self::with_slots(hash, delta, wires, wires, threads, scheme)
+    }
+
+    /// [`GarblerCore::with_scheme`] with only `slots` of the `wires` slots held at
     /// first (say, the input wires); the rest are added as gates write
     /// them, so memory follows the gates, not a header's wire count.
     pub fn with_slots(
@@ -145,6 +222,7 @@ impl GarblerCore {
         wires: u32,
         slots: u32,
         threads: usize,
+        scheme: Scheme,
     ) -> io::Result<GarblerCore> {
         let n = slots.min(wires) as usize;
         Ok(GarblerCore {
@@ -152,12 +230,16 @@ impl GarblerCore {
             stamp: vec![0; n],
             max: wires as usize,
             epoch: 1,
-            win: Box::new(GarbleWindow::new(hash, delta, threads)?),
+            win: Box::new(GarbleWindow::new(hash, delta, threads, scheme)?),
         })
     }
 
     pub fn delta(&self) -> &Delta {
         &self.win.delta
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.win.scheme
     }
 
     /// The 0-labels, one per wire slot held so far.
@@ -179,8 +261,9 @@ impl GarblerCore {
         self.win.next_and
     }
 
-    /// Garbles `gates` in order, writing `[T_G, T_E]` of every AND gate to `ch`
-    /// (buffered; the channel is not flushed). `progress` receives the number of gates
+    /// Garbles `gates` in order, writing the tables of every AND gate to `ch`
+    /// (half-gates: `[T_G, T_E]` per gate; three-halves: per chunk of a window, see
+    /// [`crate::threehalves::garble_chunks`]; buffered; the channel is not flushed). `progress` receives the number of gates
     /// done every [`PROGRESS_EVERY`] gates.
     pub fn garble<I: IntoIterator>(
         &mut self,
@@ -311,7 +394,17 @@ impl EvaluatorCore {
     /// An evaluator that spreads large windows over `threads` threads (see
     /// [`GarblerCore::with_threads`]); the labels are the same for every count.
     pub fn with_threads(hash: Tccr, wires: u32, threads: usize) -> io::Result<EvaluatorCore> {
-        Self::with_slots(hash, wires, wires, threads)
+        Self::with_scheme(hash, wires, threads, Scheme::HalfGates)
+    }
+
+    /// An evaluator for `scheme` (see [`GarblerCore::with_scheme`]).
+    pub fn with_scheme(
+        hash: Tccr,
+        wires: u32,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<EvaluatorCore> {
+        Self::with_slots(hash, wires, wires, threads, scheme)
     }
 
     /// An evaluator holding `slots` of the `wires` slots at first, growing as
@@ -321,6 +414,7 @@ impl EvaluatorCore {
         wires: u32,
         slots: u32,
         threads: usize,
+        scheme: Scheme,
     ) -> io::Result<EvaluatorCore> {
         let n = slots.min(wires) as usize;
         Ok(EvaluatorCore {
@@ -328,8 +422,12 @@ impl EvaluatorCore {
             stamp: vec![0; n],
             max: wires as usize,
             epoch: 1,
-            win: Box::new(EvalWindow::new(hash, threads)?),
+            win: Box::new(EvalWindow::new(hash, threads, scheme)?),
         })
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.win.scheme
     }
 
     /// The active labels, one per wire slot held so far.

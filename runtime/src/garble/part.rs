@@ -6,6 +6,8 @@
 use crate::block::Block;
 use crate::halfgates::{eval_and_hashed, garble_and_hashed};
 use crate::hash::Tccr;
+use crate::prg::Prg;
+use crate::threehalves::{self, Scratch};
 
 /// Garbles ANDs `first, first + 1, …` with input 0-labels `xs` (`[A0, B0]` per gate):
 /// their tables go to `table` (32 bytes each, `[T_G, T_E]`) and the output 0-label of
@@ -91,8 +93,23 @@ impl Part {
     }
 }
 
-pub(super) fn garble_part(hash: &Tccr, delta: Block, p: &mut Part) {
+/// Garbles a part: three-halves chunks when `three` is given, else half-gates.
+pub(super) fn garble_part(
+    hash: &Tccr,
+    delta: Block,
+    p: &mut Part,
+    three: Option<&mut (Scratch, Prg)>,
+) {
     let m = 2 * p.n;
+    if let Some((s, prg)) = three {
+        let out = &mut p.out;
+        let key = (hash, delta);
+        let table = &mut p.table[..threehalves::table_bytes(p.n)];
+        threehalves::garble_chunks(key, p.first, &p.xs[..m], (s, prg), table, |k, c0| {
+            out[k] = c0
+        });
+        return;
+    }
     garble_ands(
         (hash, delta),
         p.first,
@@ -103,8 +120,15 @@ pub(super) fn garble_part(hash: &Tccr, delta: Block, p: &mut Part) {
     );
 }
 
-pub(super) fn eval_part(hash: &Tccr, p: &mut Part) {
+/// Evaluates a part: three-halves chunks when `three` is given, else half-gates.
+pub(super) fn eval_part(hash: &Tccr, p: &mut Part, three: Option<&mut Scratch>) {
     let m = 2 * p.n;
+    if let Some(s) = three {
+        let out = &mut p.out;
+        let table = &p.table[..threehalves::table_bytes(p.n)];
+        threehalves::eval_chunks(hash, p.first, &p.xs[..m], s, table, |k, l| out[k] = l);
+        return;
+    }
     eval_ands(
         hash,
         p.first,

@@ -8,10 +8,21 @@ use rand::{Rng, SeedableRng};
 
 /// Garbles into a buffer, evaluates from it, decodes every output bit.
 fn two_party_plain(c: &Circuit, inputs: &[Vec<bool>], rng: &mut impl Rng) -> Vec<Vec<bool>> {
+    two_party_with(c, inputs, rng, Scheme::HalfGates, 1)
+}
+
+/// [`two_party_plain`] with a scheme and thread count (the same on both sides).
+fn two_party_with(
+    c: &Circuit,
+    inputs: &[Vec<bool>],
+    rng: &mut impl Rng,
+    scheme: Scheme,
+    threads: usize,
+) -> Vec<Vec<bool>> {
     let hash = Tccr::new(Block(rng.r#gen()));
     let delta = Delta::from_block(Block(rng.r#gen()));
-    let mut g = GarblerCore::new(hash.clone(), delta, c.wires);
-    let mut e = EvaluatorCore::new(hash, c.wires);
+    let mut g = GarblerCore::with_scheme(hash.clone(), delta, c.wires, threads, scheme).unwrap();
+    let mut e = EvaluatorCore::with_scheme(hash, c.wires, threads, scheme).unwrap();
     for (i, bit) in inputs.iter().flatten().enumerate() {
         let w0 = Block(rng.r#gen());
         g.labels_mut()[i] = w0;
@@ -21,7 +32,17 @@ fn two_party_plain(c: &Circuit, inputs: &[Vec<bool>], rng: &mut impl Rng) -> Vec
     let gs = g
         .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
         .unwrap();
-    assert_eq!(ch.len() as u64, gs.ands * BYTES_PER_AND);
+    match scheme {
+        Scheme::HalfGates => assert_eq!(ch.len() as u64, gs.ands * BYTES_PER_AND),
+        // Whole bytes of control bits per window: at most one byte more per AND.
+        Scheme::ThreeHalves => {
+            let n = ch.len() as u64;
+            assert!(
+                n >= scheme.table_bytes(gs.ands) && n <= 25 * gs.ands,
+                "{n} bytes"
+            );
+        }
+    }
     let es = e
         .evaluate(c.gates.iter().copied(), &mut ch, &mut |_| {})
         .unwrap();
@@ -66,11 +87,10 @@ fn random_circuits_match_plaintext() {
             .iter()
             .map(|i| (0..i.bits).map(|_| rng.r#gen()).collect())
             .collect();
-        assert_eq!(
-            two_party_plain(&c, &inputs, &mut rng),
-            c.eval(&inputs).unwrap(),
-            "case {case}"
-        );
+        let want = c.eval(&inputs).unwrap();
+        assert_eq!(two_party_plain(&c, &inputs, &mut rng), want, "case {case}");
+        let three = two_party_with(&c, &inputs, &mut rng, Scheme::ThreeHalves, 1 + case % 3);
+        assert_eq!(three, want, "case {case}, three-halves");
     }
 }
 
@@ -109,10 +129,13 @@ fn slot_reuse_hazards_are_respected() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     for x in 0..4u8 {
         let inputs = vec![vec![x & 1 == 1, x & 2 == 2]];
-        assert_eq!(
-            two_party_plain(&c, &inputs, &mut rng),
-            c.eval(&inputs).unwrap()
-        );
+        for scheme in Scheme::ALL {
+            assert_eq!(
+                two_party_with(&c, &inputs, &mut rng, scheme, 1),
+                c.eval(&inputs).unwrap(),
+                "{scheme}"
+            );
+        }
     }
 }
 
@@ -129,6 +152,18 @@ fn wire_out_of_range_is_an_error_not_a_panic() {
         .evaluate([Gate::xor(0, 1, 4)], &mut ch, &mut |_| {})
         .unwrap_err();
     assert!(err.to_string().contains("wire"), "{err}");
+}
+
+#[test]
+fn truncated_three_halves_tables_are_an_eof_error() {
+    let s = Scheme::ThreeHalves;
+    let mut e = EvaluatorCore::with_scheme(Tccr::new(Block(1)), 4, 2, s).unwrap();
+    let mut ch = BufferChannel::new();
+    // Two dependent ANDs need 2 × 25 bytes (one window each); give 40.
+    ch.write_bytes(&[0u8; 40]).unwrap();
+    let gates = [Gate::and(0, 1, 2), Gate::and(2, 1, 3)];
+    let err = e.evaluate(gates, &mut ch, &mut |_| {}).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
 }
 
 #[test]
@@ -250,4 +285,79 @@ fn every_thread_count_gives_the_same_tables_and_labels() {
             );
         }
     }
+}
+
+#[test]
+fn three_halves_works_with_any_thread_count_on_either_side() {
+    // Three-halves windows and chunks do not depend on the thread count, so the
+    // garbler and the evaluator may use different ones.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
+    let cases = [
+        (300, 3, 1, 4),
+        (3000, 2, 4, 1),
+        (40, 30, 2, 3),
+        (9000, 2, 3, 4),
+        (3000, 3, 2, 2),
+    ];
+    for (width, layers, tg, te) in cases {
+        let c = wide_circuit(&mut rng, width, layers);
+        let hash = Tccr::new(Block(rng.r#gen()));
+        let delta = Delta::from_block(Block(rng.r#gen()));
+        let inputs: Vec<Vec<bool>> = c
+            .inputs
+            .iter()
+            .map(|i| (0..i.bits).map(|_| rng.r#gen()).collect())
+            .collect();
+        let s = Scheme::ThreeHalves;
+        let mut g = GarblerCore::with_scheme(hash.clone(), delta, c.wires, tg, s).unwrap();
+        let mut e = EvaluatorCore::with_scheme(hash, c.wires, te, s).unwrap();
+        assert_eq!((g.scheme(), e.scheme()), (s, s));
+        for (i, bit) in inputs.iter().flatten().enumerate() {
+            let w0 = Block(rng.r#gen());
+            g.labels_mut()[i] = w0;
+            e.labels_mut()[i] = w0 ^ delta.block().select(*bit);
+        }
+        let mut ch = BufferChannel::new();
+        for _ in 0..2 {
+            let gs = g
+                .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
+                .unwrap();
+            let es = e
+                .evaluate(c.gates.iter().copied(), &mut ch, &mut |_| {})
+                .unwrap();
+            assert_eq!(gs, es);
+            let decoded: Vec<bool> = c.outputs[0]
+                .bits
+                .iter()
+                .map(|b| match *b {
+                    OutBit::Wire(w) => e.labels()[w as usize].lsb() ^ g.labels()[w as usize].lsb(),
+                    OutBit::Const(v) => v,
+                })
+                .collect();
+            assert_eq!(vec![decoded], c.eval(&inputs).unwrap(), "width {width}");
+        }
+        assert_eq!(
+            ch.bytes_received(),
+            ch.bytes_sent(),
+            "every table byte was read"
+        );
+    }
+}
+
+#[test]
+fn three_halves_full_windows_cost_24_625_bytes_per_and() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+    let c = wide_circuit(&mut rng, 4096, 4);
+    let s = Scheme::ThreeHalves;
+    let mut g =
+        GarblerCore::with_scheme(Tccr::new(Block(1)), Delta::from_os(), c.wires, 1, s).unwrap();
+    let mut ch = BufferChannel::new();
+    let gs = g
+        .garble(c.gates.iter().copied(), &mut ch, &mut |_| {})
+        .unwrap();
+    let per_and = ch.len() as f64 / gs.ands as f64;
+    assert!(
+        gs.ands > 10_000 && per_and <= 24.7,
+        "{per_and} bytes per AND"
+    );
 }

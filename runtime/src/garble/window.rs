@@ -7,13 +7,22 @@
 //! calling thread also runs the gate loop and the channel, so its share adapts: it
 //! grows when the caller had to wait for a helper and shrinks when a helper was done
 //! first.
+//!
+//! Three-halves windows have the same capacity on both sides
+//! ([`THREE_HALVES_WINDOW`], whatever the thread count), since control bits are packed
+//! per chunk of a window ([`threehalves::CHUNK`]): both parties then cut the gate
+//! stream into the same windows and chunks, and a split gives each thread whole
+//! chunks.
 
+use super::Scheme;
 use super::part::{eval_ands, garble_ands};
 use super::workers::{Role, Worker};
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::halfgates::Delta;
 use crate::hash::Tccr;
+use crate::prg::Prg;
+use crate::threehalves;
 use std::io;
 
 /// AND gates hashed together on one thread: the garbler's 4 blocks each, the
@@ -39,12 +48,12 @@ struct Helpers {
 }
 
 impl Helpers {
-    fn spawn(role: Role, threads: usize) -> io::Result<Option<Helpers>> {
+    fn spawn(role: Role, threads: usize, cap: usize) -> io::Result<Option<Helpers>> {
         if threads <= 1 {
             return Ok(None);
         }
         let workers = (1..threads)
-            .map(|i| Worker::spawn(role.clone(), PARALLEL_WINDOW * threads, i))
+            .map(|i| Worker::spawn(role.clone(), cap, i))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Some(Helpers {
             workers,
@@ -52,22 +61,37 @@ impl Helpers {
         }))
     }
 
-    /// Splits `n` gates: the caller's count, then each helper's `(start, len)` of
-    /// the other `n - own` gates, from 0 on.
-    fn split(&self, n: usize) -> (usize, Vec<(usize, usize)>) {
-        let own = (n * self.share / 16).max(1);
-        let rest = n - own;
+    /// Splits `n` gates into ranges of whole `chunk`s (the last range may end in a
+    /// partial one): the caller's count, and each helper's `(start, len)` in window
+    /// positions. The caller's range comes first if `own_first` (the garbler, which
+    /// writes it while the helpers work), else last (the evaluator, which reads the
+    /// helpers' tables first).
+    fn split(&self, n: usize, chunk: usize, own_first: bool) -> (usize, Vec<(usize, usize)>) {
+        let chunks = n.div_ceil(chunk);
+        let own = (chunks * self.share / 16).clamp(1, chunks);
+        let rest = chunks - own;
         let w = self.workers.len();
-        let mut start = 0;
-        let ranges = (0..w)
-            .map(|i| {
-                let len = rest / w + usize::from(i < rest % w);
-                let r = (start, len);
-                start += len;
-                r
-            })
+        let mut lens: Vec<usize> = (0..w)
+            .map(|i| rest / w + usize::from(i < rest % w))
             .collect();
-        (own, ranges)
+        let order: Vec<usize> = if own_first {
+            std::iter::once(own).chain(lens.drain(..)).collect()
+        } else {
+            lens.drain(..).chain(std::iter::once(own)).collect()
+        };
+        let (mut start, mut spans) = (0, Vec::with_capacity(w + 1));
+        for c in order {
+            let end = ((start + c) * chunk).min(n);
+            spans.push((start * chunk).min(n)..end);
+            start += c;
+        }
+        let own_span = if own_first {
+            spans.remove(0)
+        } else {
+            spans.pop().expect("own")
+        };
+        let ranges = spans.into_iter().map(|r| (r.start, r.len())).collect();
+        (own_span.len(), ranges)
     }
 
     /// Adapts the caller's share after it finished its range.
@@ -78,6 +102,33 @@ impl Helpers {
         } else {
             (self.share + 1).min(SHARE_MAX)
         };
+    }
+}
+
+/// AND gates per three-halves window, garbler and evaluator alike, for every thread
+/// count (a multiple of [`threehalves::CHUNK`]).
+pub(super) const THREE_HALVES_WINDOW: usize = 2048;
+
+/// Window capacity of a scheme.
+fn layout(scheme: Scheme, single: usize, threads: usize) -> usize {
+    match scheme {
+        Scheme::HalfGates => capacity(single, threads),
+        Scheme::ThreeHalves => THREE_HALVES_WINDOW,
+    }
+}
+
+/// Gates per split unit and table bytes of `n` gates.
+fn unit(scheme: Scheme) -> usize {
+    match scheme {
+        Scheme::HalfGates => 1,
+        Scheme::ThreeHalves => threehalves::CHUNK,
+    }
+}
+
+fn bytes(scheme: Scheme, n: usize) -> usize {
+    match scheme {
+        Scheme::HalfGates => 32 * n,
+        Scheme::ThreeHalves => threehalves::table_bytes(n),
     }
 }
 
@@ -95,6 +146,7 @@ fn capacity(single: usize, threads: usize) -> usize {
 pub(super) struct GarbleWindow {
     pub(super) hash: Tccr,
     pub(super) delta: Delta,
+    pub(super) scheme: Scheme,
     pub(super) next_and: u64,
     pub(super) n: usize,
     pub(super) cap: usize,
@@ -107,18 +159,30 @@ pub(super) struct GarbleWindow {
     buf: Box<[u8]>,
     pos: usize,
     helpers: Option<Helpers>,
+    /// Three-halves only: scratch, and the generator of 2 random bits per gate.
+    three: Option<(threehalves::Scratch, Prg)>,
 }
 
 impl GarbleWindow {
-    pub(super) fn new(hash: Tccr, delta: Delta, threads: usize) -> io::Result<GarbleWindow> {
-        let cap = capacity(GARBLE_WINDOW, threads);
+    pub(super) fn new(
+        hash: Tccr,
+        delta: Delta,
+        threads: usize,
+        scheme: Scheme,
+    ) -> io::Result<GarbleWindow> {
+        let cap = layout(scheme, GARBLE_WINDOW, threads);
         let role = Role::Garble {
             hash: hash.clone(),
             delta: delta.block(),
+            scheme,
         };
+        let three = (scheme == Scheme::ThreeHalves)
+            .then(|| (threehalves::Scratch::default(), Prg::from_entropy()));
         Ok(GarbleWindow {
             hash,
             delta,
+            scheme,
+            three,
             next_and: 0,
             n: 0,
             cap,
@@ -128,7 +192,7 @@ impl GarbleWindow {
             h1: vec![Block::ZERO; 2 * cap].into(),
             buf: vec![0u8; TABLE_BUF.max(32 * cap)].into(),
             pos: 0,
-            helpers: Helpers::spawn(role, threads)?,
+            helpers: Helpers::spawn(role, threads, cap)?,
         })
     }
 
@@ -139,20 +203,30 @@ impl GarbleWindow {
         own: usize,
         ch: &mut dyn Channel,
     ) -> io::Result<()> {
-        if self.pos + own * 32 > self.buf.len() {
+        let len = bytes(self.scheme, own);
+        if self.pos + len > self.buf.len() {
             ch.write_bytes(&self.buf[..self.pos])?;
             self.pos = 0;
         }
         let out = &self.out;
-        garble_ands(
-            (&self.hash, self.delta.block()),
-            self.next_and,
-            &self.xs[..2 * own],
-            (&mut self.h0[..2 * own], &mut self.h1[..2 * own]),
-            &mut self.buf[self.pos..self.pos + 32 * own],
-            |k, c0| labels[out[k] as usize] = c0,
-        );
-        self.pos += 32 * own;
+        let key = (&self.hash, self.delta.block());
+        let table = &mut self.buf[self.pos..self.pos + len];
+        let put = |k: usize, c0| labels[out[k] as usize] = c0;
+        match self.three.as_mut() {
+            Some((s, prg)) => {
+                let xs = &self.xs[..2 * own];
+                threehalves::garble_chunks(key, self.next_and, xs, (s, prg), table, put)
+            }
+            None => garble_ands(
+                key,
+                self.next_and,
+                &self.xs[..2 * own],
+                (&mut self.h0[..2 * own], &mut self.h1[..2 * own]),
+                table,
+                put,
+            ),
+        }
+        self.pos += len;
         Ok(())
     }
 
@@ -184,8 +258,7 @@ impl GarbleWindow {
         labels: &mut [Block],
         ch: &mut dyn Channel,
     ) -> io::Result<()> {
-        let (own, ranges) = h.split(self.n);
-        let ranges: Vec<(usize, usize)> = ranges.into_iter().map(|(s, l)| (s + own, l)).collect();
+        let (own, ranges) = h.split(self.n, unit(self.scheme), true);
         for (w, &(start, len)) in h.workers.iter_mut().zip(&ranges) {
             let mut p = w.take_part(true);
             p.first = self.next_and + start as u64;
@@ -199,7 +272,7 @@ impl GarbleWindow {
         self.pos = 0;
         for (w, &(start, len)) in h.workers.iter_mut().zip(&ranges) {
             let p = w.collect()?;
-            ch.write_bytes(&p.table[..32 * len])?;
+            ch.write_bytes(&p.table[..bytes(self.scheme, len)])?;
             for (slot, c0) in self.out[start..start + len].iter().zip(&p.out[..len]) {
                 labels[*slot as usize] = *c0;
             }
@@ -222,6 +295,7 @@ impl GarbleWindow {
 #[derive(Debug)]
 pub(super) struct EvalWindow {
     pub(super) hash: Tccr,
+    pub(super) scheme: Scheme,
     pub(super) next_and: u64,
     pub(super) n: usize,
     pub(super) cap: usize,
@@ -231,14 +305,20 @@ pub(super) struct EvalWindow {
     h: Box<[Block]>,
     tables: Box<[u8]>,
     helpers: Option<Helpers>,
+    three: Option<threehalves::Scratch>,
 }
 
 impl EvalWindow {
-    pub(super) fn new(hash: Tccr, threads: usize) -> io::Result<EvalWindow> {
-        let cap = capacity(EVAL_WINDOW, threads);
-        let role = Role::Eval { hash: hash.clone() };
+    pub(super) fn new(hash: Tccr, threads: usize, scheme: Scheme) -> io::Result<EvalWindow> {
+        let cap = layout(scheme, EVAL_WINDOW, threads);
+        let role = Role::Eval {
+            hash: hash.clone(),
+            scheme,
+        };
         Ok(EvalWindow {
             hash,
+            scheme,
+            three: (scheme == Scheme::ThreeHalves).then(threehalves::Scratch::default),
             next_and: 0,
             n: 0,
             cap,
@@ -246,7 +326,7 @@ impl EvalWindow {
             out: vec![0; cap].into(),
             h: vec![Block::ZERO; 2 * cap].into(),
             tables: vec![0u8; 32 * cap].into(),
-            helpers: Helpers::spawn(role, threads)?,
+            helpers: Helpers::spawn(role, threads, cap)?,
         })
     }
 
@@ -258,17 +338,17 @@ impl EvalWindow {
         len: usize,
         ch: &mut dyn Channel,
     ) -> io::Result<()> {
-        ch.read_bytes(&mut self.tables[..32 * len])?;
-        let range = 2 * start..2 * (start + len);
+        let nb = bytes(self.scheme, len);
+        ch.read_bytes(&mut self.tables[..nb])?;
+        let xs = &self.xs[2 * start..2 * (start + len)];
         let out = &self.out[start..start + len];
-        eval_ands(
-            &self.hash,
-            self.next_and + start as u64,
-            &self.xs[range],
-            &mut self.h[..2 * len],
-            &self.tables[..32 * len],
-            |k, l| labels[out[k] as usize] = l,
-        );
+        let first = self.next_and + start as u64;
+        let table = &self.tables[..nb];
+        let put = |k: usize, l| labels[out[k] as usize] = l;
+        match self.three.as_mut() {
+            Some(s) => threehalves::eval_chunks(&self.hash, first, xs, s, table, put),
+            None => eval_ands(&self.hash, first, xs, &mut self.h[..2 * len], table, put),
+        }
         Ok(())
     }
 
@@ -300,14 +380,14 @@ impl EvalWindow {
         labels: &mut [Block],
         ch: &mut dyn Channel,
     ) -> io::Result<()> {
-        let (own, ranges) = h.split(self.n);
+        let (own, ranges) = h.split(self.n, unit(self.scheme), false);
         let own_start = self.n - own;
         for (w, &(start, len)) in h.workers.iter_mut().zip(&ranges) {
             let mut p = w.take_part(false);
             p.first = self.next_and + start as u64;
             p.n = len;
             p.xs[..2 * len].copy_from_slice(&self.xs[2 * start..2 * (start + len)]);
-            ch.read_bytes(&mut p.table[..32 * len])?;
+            ch.read_bytes(&mut p.table[..bytes(self.scheme, len)])?;
             w.send(p)?;
         }
         self.eval_own(labels, own_start, own, ch)?;
@@ -320,5 +400,42 @@ impl EvalWindow {
             w.recycle(p);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_cover_the_window_in_whole_chunks() {
+        let role = Role::Eval {
+            hash: Tccr::new(Block(1)),
+            scheme: Scheme::ThreeHalves,
+        };
+        for threads in 2..=4 {
+            let mut h = Helpers::spawn(role.clone(), threads, 64).unwrap().unwrap();
+            for share in SHARE_MIN..=SHARE_MAX {
+                h.share = share;
+                for n in [1, 127, 128, 129, 256, 300, 1000, 2048] {
+                    for (chunk, own_first) in [(1, true), (1, false), (128, true), (128, false)] {
+                        let (own, ranges) = h.split(n, chunk, own_first);
+                        let own_range = if own_first { (0, own) } else { (n - own, own) };
+                        let mut all: Vec<(usize, usize)> = ranges.clone();
+                        all.push(own_range);
+                        all.sort();
+                        let mut at = 0;
+                        for &(s, l) in &all {
+                            assert_eq!(s, at, "n={n} chunk={chunk} {all:?}");
+                            assert!(s % chunk == 0 || l == 0, "n={n} chunk={chunk} {all:?}");
+                            at += l;
+                        }
+                        assert_eq!(at, n);
+                        assert!(own >= 1);
+                        assert_eq!(ranges.len(), threads - 1);
+                    }
+                }
+            }
+        }
     }
 }

@@ -10,9 +10,12 @@
 //! briefly before it blocks, since the next window is usually only microseconds
 //! away, and blocks afterwards so that an idle session costs no CPU.
 
+use super::Scheme;
 use super::part::{Part, eval_part, garble_part};
 use crate::block::Block;
 use crate::hash::Tccr;
+use crate::prg::Prg;
+use crate::threehalves::Scratch;
 use std::io;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
@@ -24,8 +27,15 @@ const SPIN: Duration = Duration::from_micros(50);
 /// What the helpers compute.
 #[derive(Clone, Debug)]
 pub(super) enum Role {
-    Garble { hash: Tccr, delta: Block },
-    Eval { hash: Tccr },
+    Garble {
+        hash: Tccr,
+        delta: Block,
+        scheme: Scheme,
+    },
+    Eval {
+        hash: Tccr,
+        scheme: Scheme,
+    },
 }
 
 /// One helper thread with its job queue, its results and its reusable part.
@@ -71,10 +81,20 @@ impl Worker {
         let thread = std::thread::Builder::new()
             .name(format!("garnet-gc-{index}"))
             .spawn(move || {
+                // Three-halves: this thread's scratch and its own random bits.
+                let mut three = match &role {
+                    Role::Garble { scheme, .. } | Role::Eval { scheme, .. } => (*scheme
+                        == Scheme::ThreeHalves)
+                        .then(|| (Scratch::default(), Prg::from_entropy())),
+                };
                 while let Some(mut p) = recv_spinning(&job_rx) {
                     match &role {
-                        Role::Garble { hash, delta } => garble_part(hash, *delta, &mut p),
-                        Role::Eval { hash } => eval_part(hash, &mut p),
+                        Role::Garble { hash, delta, .. } => {
+                            garble_part(hash, *delta, &mut p, three.as_mut())
+                        }
+                        Role::Eval { hash, .. } => {
+                            eval_part(hash, &mut p, three.as_mut().map(|t| &mut t.0))
+                        }
                     }
                     if res_tx.send(p).is_err() {
                         break;

@@ -1,8 +1,10 @@
-//! The handshake: both sides send what they run (protocol version, role, circuit
-//! digest, wires, input and output shapes) and both check the peer's against theirs.
+//! The handshake: both sides send what they run (protocol version, role, garbling
+//! scheme, circuit digest, wires, input and output shapes) and both check the peer's
+//! against theirs.
 
 use crate::channel::Channel;
 use crate::error::{Phase, SessionError, at};
+use crate::garble::Scheme;
 use garnet_circuits::{HasInterface, Party, Recipient};
 
 use super::{MAGIC, PROTOCOL_VERSION, Role};
@@ -12,6 +14,7 @@ use super::{MAGIC, PROTOCOL_VERSION, Role};
 pub(super) struct Hello {
     version: u32,
     role: u8,
+    scheme: u8,
     digest: [u8; 32],
     wires: u32,
     inputs: Vec<(u8, u32)>,
@@ -37,10 +40,16 @@ fn recipient_byte(r: Recipient) -> u8 {
 const MAX_VALUES: u32 = 1 << 20;
 
 impl Hello {
-    pub(super) fn of(role: Role, c: &(impl HasInterface + ?Sized), digest: [u8; 32]) -> Hello {
+    pub(super) fn of(
+        role: Role,
+        scheme: Scheme,
+        c: &(impl HasInterface + ?Sized),
+        digest: [u8; 32],
+    ) -> Hello {
         Hello {
             version: PROTOCOL_VERSION,
             role: role.byte(),
+            scheme: scheme.byte(),
             digest,
             wires: c.wires(),
             inputs: c
@@ -61,6 +70,7 @@ impl Hello {
         b.extend_from_slice(&MAGIC);
         b.extend_from_slice(&self.version.to_le_bytes());
         b.push(self.role);
+        b.push(self.scheme);
         b.extend_from_slice(&self.digest);
         b.extend_from_slice(&self.wires.to_le_bytes());
         for list in [&self.inputs, &self.outputs] {
@@ -102,6 +112,7 @@ impl Hello {
             )));
         }
         let role = u8_(ch)?;
+        let scheme = u8_(ch)?;
         let mut digest = [0u8; 32];
         ch.read_bytes(&mut digest).map_err(&e)?;
         let wires = u32_(ch)?;
@@ -124,6 +135,7 @@ impl Hello {
         Ok(Hello {
             version,
             role,
+            scheme,
             digest,
             wires,
             inputs,
@@ -143,6 +155,18 @@ impl Hello {
             return err(format!(
                 "both sides are the {who} (or the peer's role byte {} is invalid)",
                 peer.role
+            ));
+        }
+        if peer.scheme != self.scheme {
+            let name = |b: u8| {
+                Scheme::from_byte(b).map_or(format!("an unknown scheme (byte {b})"), |s| {
+                    s.name().to_string()
+                })
+            };
+            return err(format!(
+                "garbling scheme mismatch: this side uses {}, the peer {} (both must give the same --scheme)",
+                name(self.scheme),
+                name(peer.scheme)
             ));
         }
         if peer.inputs.len() != self.inputs.len() {
@@ -194,10 +218,11 @@ fn hex(b: &[u8]) -> String {
 pub(super) fn handshake(
     ch: &mut dyn Channel,
     role: Role,
+    scheme: Scheme,
     c: &(impl HasInterface + ?Sized),
     digest: [u8; 32],
 ) -> Result<(), SessionError> {
-    let ours = Hello::of(role, c, digest);
+    let ours = Hello::of(role, scheme, c, digest);
     ours.write(ch).map_err(at(Phase::Handshake))?;
     let peer = Hello::read(ch)?;
     ours.check(&peer)

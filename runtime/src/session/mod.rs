@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! garbler                                          evaluator
-//! hello (magic, version, digest, shapes)   ⇄   hello          — mismatch: error on both sides
+//! hello (magic, version, scheme, digest,   ⇄   hello          — mismatch: error on both sides
+//!        shapes)
 //! hash key                                 ──▶
 //! garbler input labels W0 ⊕ x·Δ           ──▶
 //! base OT (128, once)                      ⇄
@@ -25,7 +26,7 @@
 use crate::block::Block;
 use crate::channel::Channel;
 use crate::error::{Phase, SessionError, at};
-use crate::garble::{EvaluatorCore, GarblerCore, GateItem};
+use crate::garble::{EvaluatorCore, GarblerCore, GateItem, Scheme};
 use crate::halfgates::Delta;
 use crate::hash::Tccr;
 use crate::ot::{CotReceiver, CotSender};
@@ -50,7 +51,7 @@ use wires::{
 /// First bytes of every session.
 pub const MAGIC: [u8; 8] = *b"GARNET2P";
 /// Bumped on any change to the messages.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Which side of a session.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -95,8 +96,12 @@ pub struct SessionOptions<'a> {
     /// garbler an error.
     pub max_inferences: Option<usize>,
     /// Threads garbling or evaluating (the caller's and helpers); 0 or 1: the
-    /// calling thread alone. The tables do not depend on it.
+    /// calling thread alone. Half-gates tables do not depend on it; three-halves
+    /// tables are random, and correct whatever count each side uses.
     pub threads: usize,
+    /// The garbling scheme; both parties must choose the same (the handshake fails
+    /// on both sides otherwise).
+    pub scheme: Scheme,
 }
 
 impl SessionOptions<'_> {
@@ -115,6 +120,7 @@ impl fmt::Debug for SessionOptions<'_> {
             .field("progress", &self.progress.is_some())
             .field("max_inferences", &self.max_inferences)
             .field("threads", &self.threads)
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -273,18 +279,24 @@ where
         hash_key,
         mut prg,
     } = secrets;
-    let mut ph = Phases::new(Role::Garbler, ch);
+    let mut ph = Phases::new(Role::Garbler, opts.scheme, ch);
 
     // 1. Handshake, then the hash key.
-    handshake(ch, Role::Garbler, c, digest)?;
+    handshake(ch, Role::Garbler, opts.scheme, c, digest)?;
     ch.write_block(hash_key).map_err(at(Phase::Handshake))?;
     ch.flush().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
 
     let slots = wires::input_slots(c);
-    let mut core =
-        GarblerCore::with_slots(Tccr::new(hash_key), delta, c.wires(), slots, opts.threads)
-            .map_err(at(Phase::Garbling))?;
+    let mut core = GarblerCore::with_slots(
+        Tccr::new(hash_key),
+        delta,
+        c.wires(),
+        slots,
+        opts.threads,
+        opts.scheme,
+    )
+    .map_err(at(Phase::Garbling))?;
     let d = delta.block();
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
@@ -368,7 +380,7 @@ where
         let mut more = [0u8; 1];
         ch.read_bytes(&mut more).map_err(at(Phase::Outputs))?;
         ph.end(Phase::Outputs, ch);
-        let finished = std::mem::replace(&mut ph, Phases::new(Role::Garbler, ch));
+        let finished = std::mem::replace(&mut ph, Phases::new(Role::Garbler, opts.scheme, ch));
         each(SessionOutcome {
             outputs,
             report: finished.report(stats.gates, stats.ands),
@@ -467,15 +479,21 @@ where
         check_inputs(c, Party::Evaluator, one)?;
     }
     check_output_wires(c)?;
-    let mut ph = Phases::new(Role::Evaluator, ch);
+    let mut ph = Phases::new(Role::Evaluator, opts.scheme, ch);
 
     // 1. Handshake, then the hash key.
-    handshake(ch, Role::Evaluator, c, digest)?;
+    handshake(ch, Role::Evaluator, opts.scheme, c, digest)?;
     let hash_key = ch.read_block().map_err(at(Phase::Handshake))?;
     ph.end(Phase::Handshake, ch);
     let slots = wires::input_slots(c);
-    let mut core = EvaluatorCore::with_slots(Tccr::new(hash_key), c.wires(), slots, opts.threads)
-        .map_err(at(Phase::Evaluation))?;
+    let mut core = EvaluatorCore::with_slots(
+        Tccr::new(hash_key),
+        c.wires(),
+        slots,
+        opts.threads,
+        opts.scheme,
+    )
+    .map_err(at(Phase::Evaluation))?;
 
     // 2. Garbler input labels, once: kept, since gates may reuse their slots.
     let g_wires: Vec<usize> = owned_wires(c, Party::Garbler, &inputs[0])
@@ -540,7 +558,7 @@ where
         let decoding = read_bits(ch, ours.len())?;
         let outputs = learn(c, Party::Evaluator, labels, &ours, decoding);
         ph.end(Phase::Outputs, ch);
-        let finished = std::mem::replace(&mut ph, Phases::new(Role::Evaluator, ch));
+        let finished = std::mem::replace(&mut ph, Phases::new(Role::Evaluator, opts.scheme, ch));
         each(SessionOutcome {
             outputs,
             report: finished.report(stats.gates, stats.ands),
@@ -556,6 +574,20 @@ pub fn run_in_memory(
     garbler_inputs: &[Vec<bool>],
     evaluator_inputs: &[Vec<bool>],
 ) -> Result<(SessionOutcome, SessionOutcome), SessionError> {
+    run_in_memory_with(circuit, garbler_inputs, evaluator_inputs, Scheme::HalfGates)
+}
+
+/// [`run_in_memory`] with a garbling scheme (both sides use it).
+pub fn run_in_memory_with(
+    circuit: &Circuit,
+    garbler_inputs: &[Vec<bool>],
+    evaluator_inputs: &[Vec<bool>],
+    scheme: Scheme,
+) -> Result<(SessionOutcome, SessionOutcome), SessionError> {
+    let opts = || SessionOptions {
+        scheme,
+        ..SessionOptions::default()
+    };
     let digest = garnet_circuits::format::gcirc::digest(circuit);
     let (a, mut b) = crate::memory::MemoryChannel::pair();
     std::thread::scope(|s| {
@@ -568,7 +600,7 @@ pub fn run_in_memory(
                 digest,
                 circuit.gates.iter().copied(),
                 garbler_inputs,
-                SessionOptions::default(),
+                opts(),
             )
         });
         let e = run_evaluator(
@@ -577,7 +609,7 @@ pub fn run_in_memory(
             digest,
             circuit.gates.iter().copied(),
             evaluator_inputs,
-            SessionOptions::default(),
+            opts(),
         );
         drop(b);
         let g = g.join().expect("garbler thread panicked");

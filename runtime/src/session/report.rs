@@ -2,6 +2,7 @@
 
 use crate::channel::Channel;
 use crate::error::Phase;
+use crate::garble::Scheme;
 use std::fmt;
 use std::time::Instant;
 
@@ -20,6 +21,7 @@ pub struct PhaseReport {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionReport {
     pub role: Role,
+    pub scheme: Scheme,
     pub phases: Vec<PhaseReport>,
     pub gates: u64,
     pub ands: u64,
@@ -38,6 +40,17 @@ impl SessionReport {
         self.phases.iter().find(|p| p.phase == phase)
     }
 
+    /// Bytes of garbled tables per AND gate: what the garbling phase sent (garbler)
+    /// or the evaluation phase received (evaluator), over the AND count. `None`
+    /// without AND gates.
+    pub fn table_bytes_per_and(&self) -> Option<f64> {
+        let bytes = match self.role {
+            Role::Garbler => self.phase(Phase::Garbling)?.bytes_sent,
+            Role::Evaluator => self.phase(Phase::Evaluation)?.bytes_received,
+        };
+        (self.ands > 0).then(|| bytes as f64 / self.ands as f64)
+    }
+
     /// The reports of a session's inferences as one: per phase, the sums of times and
     /// bytes (the one-time phases appear in the first report only), and the sums of
     /// gates. `None` for no reports.
@@ -45,6 +58,7 @@ impl SessionReport {
         let first = reports.first()?;
         let mut all = SessionReport {
             role: first.role,
+            scheme: first.scheme,
             phases: Vec::new(),
             gates: 0,
             ands: 0,
@@ -86,8 +100,8 @@ impl fmt::Display for SessionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} report ({} gates, {} AND):",
-            self.role, self.gates, self.ands
+            "{} report ({} gates, {} AND, {}):",
+            self.role, self.gates, self.ands, self.scheme
         )?;
         writeln!(
             f,
@@ -113,6 +127,9 @@ impl fmt::Display for SessionReport {
             human_bytes(s),
             human_bytes(r)
         )?;
+        if let Some(b) = self.table_bytes_per_and() {
+            write!(f, "\n  {b:.2} bytes of tables per AND")?;
+        }
         let eval = self
             .phase(Phase::Garbling)
             .or(self.phase(Phase::Evaluation));
@@ -134,6 +151,7 @@ impl fmt::Display for SessionReport {
 /// Records the time and bytes of each phase.
 pub(super) struct Phases {
     role: Role,
+    scheme: Scheme,
     list: Vec<PhaseReport>,
     start: Instant,
     sent: u64,
@@ -141,9 +159,10 @@ pub(super) struct Phases {
 }
 
 impl Phases {
-    pub(super) fn new(role: Role, ch: &dyn Channel) -> Phases {
+    pub(super) fn new(role: Role, scheme: Scheme, ch: &dyn Channel) -> Phases {
         Phases {
             role,
+            scheme,
             list: Vec::new(),
             start: Instant::now(),
             sent: ch.bytes_sent(),
@@ -165,6 +184,7 @@ impl Phases {
     pub(super) fn report(self, gates: u64, ands: u64) -> SessionReport {
         SessionReport {
             role: self.role,
+            scheme: self.scheme,
             phases: self.list,
             gates,
             ands,

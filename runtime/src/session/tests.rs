@@ -127,7 +127,7 @@ fn two_sessions_share_no_key_labels_or_tables() {
     let (t1, _) = session(GarblerSecrets::fresh());
     let (t2, _) = session(GarblerSecrets::fresh());
     assert_eq!(t1.len(), t2.len());
-    let hello = Hello::of(Role::Garbler, &circuit(), [0; 32]);
+    let hello = Hello::of(Role::Garbler, Scheme::HalfGates, &circuit(), [0; 32]);
     let mut hb = Vec::new();
     {
         struct V<'a>(&'a mut Vec<u8>);

@@ -1,8 +1,9 @@
-//! `garnet bench`: garbling and evaluation speed, OT extension rate, and an
-//! end-to-end run between two processes.
+//! `garnet bench`: garbling and evaluation speed (both schemes), OT extension rate,
+//! and an end-to-end run between two processes.
 
 use anyhow::{Context, Result, anyhow, bail};
 use garnet_circuits::Party;
+use garnet_runtime::garble::Scheme;
 use garnet_runtime::session::SessionReport;
 use garnet_runtime::synthetic::AndLayers;
 use garnet_runtime::tcp::TcpChannel;
@@ -31,9 +32,19 @@ pub struct BenchArgs {
     /// Correlated OTs for the OT extension figure.
     #[arg(long, default_value_t = 10_000_000)]
     pub cots: usize,
+    /// Garbling scheme of the end-to-end run (the one-thread figures cover both).
+    #[arg(long, default_value = "half-gates", value_name = "SCHEME")]
+    pub scheme: Scheme,
     /// Internal: run as the garbler peer of the end-to-end benchmark.
     #[arg(long, hide = true)]
     pub e2e_peer: bool,
+    /// Internal: the address the garbler peer listens on (tools/bench_netem.sh).
+    #[arg(long, hide = true, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub e2e_listen: String,
+    /// Internal: run only the evaluator of the end-to-end benchmark against a peer
+    /// started with --e2e-peer at ADDR, and print its figures (tools/bench_netem.sh).
+    #[arg(long, hide = true, value_name = "ADDR")]
+    pub e2e_connect: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -69,9 +80,11 @@ pub(super) fn e2e_inputs(l: &Model, p: Party) -> Vec<Vec<bool>> {
 
 /// The child side of the end-to-end benchmark: print the port, garble one session,
 /// print the peak memory.
-pub(super) fn e2e_peer(ands: u64) -> Result<()> {
-    let l = synthetic(ands);
-    let listener = TcpListener::bind("127.0.0.1:0")?;
+pub(super) fn e2e_peer(ands: u64, scheme: Scheme, listen: &str) -> Result<()> {
+    let mut l = synthetic(ands);
+    l.scheme = scheme;
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     println!("port {}", listener.local_addr()?.port());
     std::io::stdout().flush()?;
     let (stream, _) = listener.accept()?;
@@ -97,7 +110,24 @@ pub(super) struct E2e {
     report: SessionReport,
 }
 
-pub(super) fn e2e(ands: u64) -> Result<E2e> {
+/// The evaluator's side of the end-to-end run against a peer at `addr`.
+fn e2e_evaluator(ands: u64, scheme: Scheme, addr: &str) -> Result<(f64, SessionReport)> {
+    let mut l = synthetic(ands);
+    l.scheme = scheme;
+    let start = Instant::now();
+    let mut ch = TcpChannel::connect(addr, Duration::from_secs(10), Duration::from_secs(60))
+        .map_err(|e| anyhow!("{e}"))?;
+    let out = session(
+        Party::Evaluator,
+        &mut ch,
+        &l,
+        &e2e_inputs(&l, Party::Evaluator),
+        None,
+    )?;
+    Ok((start.elapsed().as_secs_f64(), out.report))
+}
+
+pub(super) fn e2e(ands: u64, scheme: Scheme) -> Result<E2e> {
     let exe = std::env::current_exe().context("cannot find the garnet executable")?;
     /// Kills the peer process if the benchmark fails before it ends by itself.
     struct Peer(std::process::Child);
@@ -112,6 +142,7 @@ pub(super) fn e2e(ands: u64) -> Result<E2e> {
     let mut child = Peer(
         std::process::Command::new(exe)
             .args(["bench", "--e2e-peer", "--ands", &ands.to_string()])
+            .args(["--scheme", scheme.name()])
             .stdout(std::process::Stdio::piped())
             .stdin(std::process::Stdio::null())
             .spawn()
@@ -130,23 +161,7 @@ pub(super) fn e2e(ands: u64) -> Result<E2e> {
         .strip_prefix("port ")
         .and_then(|p| p.trim().parse().ok())
         .ok_or_else(|| anyhow!("unexpected line from the garbler process: {first}"))?;
-    let l = synthetic(ands);
-    let start = Instant::now();
-    let mut ch = TcpChannel::connect(
-        format!("127.0.0.1:{port}").as_str(),
-        Duration::from_secs(10),
-        Duration::from_secs(60),
-    )
-    .map_err(|e| anyhow!("{e}"))?;
-    let out = session(
-        Party::Evaluator,
-        &mut ch,
-        &l,
-        &e2e_inputs(&l, Party::Evaluator),
-        None,
-    )?;
-    let seconds = start.elapsed().as_secs_f64();
-    drop(ch);
+    let (seconds, report) = e2e_evaluator(ands, scheme, &format!("127.0.0.1:{port}"))?;
     let mut garbler_rss = 0;
     for line in lines {
         let line = line?;
@@ -163,26 +178,51 @@ pub(super) fn e2e(ands: u64) -> Result<E2e> {
         seconds,
         garbler_rss,
         evaluator_rss: peak_rss().unwrap_or(0),
-        report: out.report,
+        report,
     })
 }
 
 pub fn run_bench(args: BenchArgs) -> Result<()> {
     if args.e2e_peer {
-        return e2e_peer(args.ands);
+        return e2e_peer(args.ands, args.scheme, &args.e2e_listen);
     }
     if args.ands == 0 || args.layer_ands == 0 || args.cots == 0 {
         bail!("--ands, --layer-ands and --cots must be positive");
     }
+    if let Some(addr) = &args.e2e_connect {
+        let (seconds, report) = e2e_evaluator(args.ands, args.scheme, addr)?;
+        let ands = AndLayers::with_ands(args.ands, E2E_WIDTH).ands();
+        println!(
+            "{}",
+            serde_json::json!({
+                "scheme": args.scheme.name(),
+                "e2e_ands": ands,
+                "e2e_seconds": seconds,
+                "e2e_and_per_second": ands as f64 / seconds,
+                "table_bytes_per_and": report.table_bytes_per_and(),
+            })
+        );
+        return Ok(());
+    }
     // End-to-end first, so that the evaluator's peak memory is the session's.
-    let e2e = e2e(args.ands)?;
+    let e2e = e2e(args.ands, args.scheme)?;
     let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, 1);
     let (garble_ns, eval_ns) = (layer.garble_ns, layer.eval_ns);
+    let three =
+        garnet_runtime::synthetic::measure_layer_with(args.layer_ands, 10, 1, Scheme::ThreeHalves);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let multi = (threads > 1)
         .then(|| garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, threads));
+    let three_multi = (threads > 1).then(|| {
+        garnet_runtime::synthetic::measure_layer_with(
+            args.layer_ands,
+            10,
+            threads,
+            Scheme::ThreeHalves,
+        )
+    });
     let kernel = garnet_runtime::aes::Kernel::selected();
     let cot = garnet_runtime::ot::bench_cot(args.cots);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -198,6 +238,15 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 "eval_ns_per_and": eval_ns,
                 "garble_cpu_ns_per_and": layer.garble_cpu_ns,
                 "eval_cpu_ns_per_and": layer.eval_cpu_ns,
+                "table_bytes_per_and": layer.table_bytes_per_and,
+                "three_halves_garble_ns_per_and": three.garble_ns,
+                "three_halves_eval_ns_per_and": three.eval_ns,
+                "three_halves_garble_cpu_ns_per_and": three.garble_cpu_ns,
+                "three_halves_eval_cpu_ns_per_and": three.eval_cpu_ns,
+                "three_halves_table_bytes_per_and": three.table_bytes_per_and,
+                "three_halves_garble_mt_ns_per_and": three_multi.map(|m| m.garble_ns),
+                "three_halves_eval_mt_ns_per_and": three_multi.map(|m| m.eval_ns),
+                "e2e_scheme": args.scheme.name(),
                 "cot_per_second": cot,
                 "e2e_and_per_second": e2e.and_per_second,
                 "e2e_ands": AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
@@ -224,6 +273,18 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
             "evaluation  {eval_ns:>8.2} ns/AND  (best wall time{}; one thread, tables from memory)",
             cpu(layer.eval_cpu_ns)
         );
+        println!(
+            "three-halves {:>7.2} / {:.2} ns/AND garbling / evaluation  (one thread{}; {:.3} bytes/AND vs {:.0})",
+            three.garble_ns,
+            three.eval_ns,
+            three
+                .garble_cpu_ns
+                .zip(three.eval_cpu_ns)
+                .map(|(g, e)| format!(", {g:.2} / {e:.2} on-CPU"))
+                .unwrap_or_default(),
+            three.table_bytes_per_and,
+            layer.table_bytes_per_and
+        );
         if let Some(m) = multi {
             println!(
                 "{threads} threads   {:>8.2} / {:.2} ns/AND garbling / evaluation  ({:.2}× / {:.2}× one thread)",
@@ -233,12 +294,22 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 eval_ns / m.eval_ns
             );
         }
+        if let Some(m) = three_multi {
+            println!(
+                "{threads} threads   {:>8.2} / {:.2} ns/AND three-halves garbling / evaluation  ({:.2}× / {:.2}× one thread)",
+                m.garble_ns,
+                m.eval_ns,
+                three.garble_ns / m.garble_ns,
+                three.eval_ns / m.eval_ns
+            );
+        }
         println!("IKNP COT    {:>8.1} M/s", cot / 1e6);
         println!(
-            "end-to-end  {:>8.1} M AND/s  ({} AND in {:.2} s, two processes over loopback TCP)",
+            "end-to-end  {:>8.1} M AND/s  ({} AND in {:.2} s, {}, two processes over loopback TCP)",
             e2e.and_per_second / 1e6,
             AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
-            e2e.seconds
+            e2e.seconds,
+            args.scheme
         );
         println!(
             "peak memory {:>8.1} MiB garbler, {:.1} MiB evaluator",

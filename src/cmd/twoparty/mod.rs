@@ -58,6 +58,10 @@ pub struct Common {
     /// half of them per party). 1 turns it off; the results are the same for every N.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Garbling scheme: half-gates (32 bytes per AND) or three-halves (24.625 bytes per
+    /// AND, about twice the garbling work). Both parties must give the same.
+    #[arg(long, default_value = "half-gates", value_name = "SCHEME")]
+    pub scheme: garnet_runtime::garble::Scheme,
 }
 
 /// The thread count for `--threads`, or `cores / share` (at least 1).
@@ -176,6 +180,7 @@ fn session_report(outs: &[SessionOutcome]) -> String {
 pub fn run_garble(args: GarbleArgs) -> Result<()> {
     let mut model = open(&args.common)?;
     model.threads = threads(&args.common, 1)?;
+    model.scheme = args.common.scheme;
     if args.max_inferences == 0 {
         bail!("--max-inferences must be at least 1");
     }
@@ -268,6 +273,7 @@ fn report_session(m: &Model, log: &garnet_infer::serve::SessionLog, outs: &[Sess
 pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let mut model = open(&args.common)?;
     model.threads = threads(&args.common, 1)?;
+    model.scheme = args.common.scheme;
     let inputs = model.party_inputs_per_inference(&args.common.inputs, Party::Evaluator)?;
     let to = timeout(args.common.timeout)?;
     let connect_to = timeout(args.connect_timeout)?;
@@ -334,6 +340,7 @@ pub fn run_evaluate(args: EvaluateArgs) -> Result<()> {
 pub fn run_run(args: RunArgs) -> Result<()> {
     let mut model = open(&args.common)?;
     model.threads = threads(&args.common, 2)?;
+    model.scheme = args.common.scheme;
     let (gi, eis) = model.split_inputs(&args.common.inputs)?;
     let to = timeout(args.common.timeout)?;
     let mut p = Progress::new(model.gate_count());
