@@ -942,7 +942,9 @@ impl Ctx<'_> {
             } else {
                 sanitize(&o.name)
             };
-            let name = if !label && (base == t.name || self.names.contains(&base)) && single {
+            // A tensor output under the graph output's name, or (for the logits before a
+            // dropped Softmax, or a name already taken) under the tensor's own.
+            let name = if !label && (classes || base == t.name || self.names.contains(&base)) {
                 t.name.clone()
             } else {
                 self.fresh(&base)
