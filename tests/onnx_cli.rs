@@ -54,7 +54,7 @@ fn import_then_eval_the_circuit_matches_onnxruntime() {
     let o = garnet(&["import", "tests/fixtures/onnx/digits_cnn.onnx", "-o", &gnet]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("outputs: label"), "{}", stderr(&o));
-    let labels = eval(&gnet, &st, "input_", "models/digits/test_inputs.npy");
+    let labels = eval(&gnet, &st, "image", "models/digits/test_inputs.npy");
     let logits = npy("tests/fixtures/onnx/digits_cnn.logits.npy");
     let ort = npy("tests/fixtures/onnx/digits_cnn.labels.npy");
     assert_eq!(labels.len(), ort.len());
@@ -82,7 +82,7 @@ fn import_then_eval_the_circuit_matches_onnxruntime() {
         "tensor",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let outs = eval(&gnet, &st, "input_", "models/digits/test_inputs.npy");
+    let outs = eval(&gnet, &st, "image", "models/digits/test_inputs.npy");
     let logits = npy("tests/fixtures/onnx/digits_mlp.logits.npy");
     assert_eq!(outs.len() * 10, logits.len());
     for (j, o) in outs.iter().enumerate() {

@@ -7,6 +7,8 @@ and onnxruntime's float outputs on every test sample, so the Rust tests need no 
 
 Models (opset 13, batch dimension "N" as torch.onnx.export writes with dynamic_axes):
   digits_mlp     the bundled models/digits weights: Flatten, Gemm (transB=1), Relu, Softmax
+  digits_view    the same weights through Shape/Gather/Unsqueeze/Concat/Reshape (as
+                 `x.view(x.size(0), -1)` exports), Transpose + MatMul + Add, LogSoftmax
   breast_mlp     the bundled models/breast_cancer weights as MatMul + Add, Relu, ArgMax
   digits_cnn     a small conv net on the 8x8 digits, trained here for a few epochs of
                  numpy SGD (seeded): Conv (padding 1) + BatchNormalization + Relu + MaxPool,
@@ -84,14 +86,14 @@ def digits_mlp():
     w = load_file(os.path.join(DIGITS, "digits.safetensors"))
     x = np.load(os.path.join(DIGITS, "test_inputs.npy")).astype(np.float32)
     nodes = [
-        helper.make_node("Flatten", ["input"], ["/Flatten_output_0"], name="/Flatten", axis=1),
+        helper.make_node("Flatten", ["image"], ["/Flatten_output_0"], name="/Flatten", axis=1),
         helper.make_node("Gemm", ["/Flatten_output_0", "fc1.weight", "fc1.bias"], ["/fc1/Gemm_output_0"], name="/fc1/Gemm", transB=1),
         helper.make_node("Relu", ["/fc1/Gemm_output_0"], ["/Relu_output_0"], name="/Relu"),
         helper.make_node("Gemm", ["/Relu_output_0", "fc2.weight", "fc2.bias"], ["logits"], name="/fc2/Gemm", transB=1),
         helper.make_node("Softmax", ["logits"], ["probs"], name="/Softmax", axis=1),
     ]
     inits = [init(k, w[k]) for k in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]]
-    m = model("digits_mlp", nodes, [value("input", ["N", 1, 8, 8])], [value("probs", ["N", 10])], inits)
+    m = model("digits_mlp", nodes, [value("image", ["N", 1, 8, 8])], [value("probs", ["N", 10])], inits)
     save(m, "digits_mlp")
     save_outputs("digits_mlp", run(m, x, "logits"))
 
@@ -100,7 +102,7 @@ def breast_mlp():
     w = load_file(os.path.join(BREAST, "breast_cancer.safetensors"))
     x = np.load(os.path.join(BREAST, "test_inputs.npy")).astype(np.float32)
     nodes = [
-        helper.make_node("MatMul", ["input", "onnx::MatMul_20"], ["/fc1/MatMul_output_0"], name="/fc1/MatMul"),
+        helper.make_node("MatMul", ["x", "onnx::MatMul_20"], ["/fc1/MatMul_output_0"], name="/fc1/MatMul"),
         helper.make_node("Add", ["fc1.bias", "/fc1/MatMul_output_0"], ["/fc1/Add_output_0"], name="/fc1/Add"),
         helper.make_node("Relu", ["/fc1/Add_output_0"], ["/Relu_output_0"], name="/Relu"),
         helper.make_node("MatMul", ["/Relu_output_0", "onnx::MatMul_21"], ["/fc2/MatMul_output_0"], name="/fc2/MatMul"),
@@ -114,7 +116,7 @@ def breast_mlp():
         init("fc2.bias", w["fc2.bias"]),
     ]
     out = helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])
-    m = model("breast_mlp", nodes, [value("input", ["N", 30])], [out], inits)
+    m = model("breast_mlp", nodes, [value("x", ["N", 30])], [out], inits)
     save(m, "breast_mlp")
     save_outputs("breast_mlp", run(m, x, "logits"))
 
@@ -191,7 +193,7 @@ def digits_cnn():
         print(f"  {k}: max |value| {np.abs(v).max():.3f}")
 
     nodes = [
-        helper.make_node("Conv", ["input", "conv1.weight", "conv1.bias"], ["c1"], name="/conv1/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node("Conv", ["image", "conv1.weight", "conv1.bias"], ["c1"], name="/conv1/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
         helper.make_node("BatchNormalization", ["c1", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"], ["b1"], name="/bn1/BatchNormalization", epsilon=eps),
         helper.make_node("Relu", ["b1"], ["r1"], name="/Relu"),
         helper.make_node("MaxPool", ["r1"], ["p1"], name="/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
@@ -205,7 +207,7 @@ def digits_cnn():
         helper.make_node("Softmax", ["logits"], ["probs"], name="/Softmax", axis=1),
     ]
     inits = [init(k, v) for k, v in p.items()]
-    m = model("digits_cnn", nodes, [value("input", ["N", 1, 8, 8])], [value("probs", ["N", 10])], inits)
+    m = model("digits_cnn", nodes, [value("image", ["N", 1, 8, 8])], [value("probs", ["N", 10])], inits)
     save(m, "digits_cnn")
     logits = run(m, x_test, "logits")
     save_outputs("digits_cnn", logits)
@@ -213,11 +215,40 @@ def digits_cnn():
     print(f"digits_cnn float accuracy on the test split: {(logits.argmax(1) == labels).mean():.3f}")
 
 
+def digits_view():
+    """The digits weights as the TorchScript exporter writes `x.view(x.size(0), -1)` and
+    a Linear through a transposed weight: Shape, Gather, Unsqueeze, Concat, Reshape,
+    Transpose, MatMul + Add, LogSoftmax."""
+    w = load_file(os.path.join(DIGITS, "digits.safetensors"))
+    x = np.load(os.path.join(DIGITS, "test_inputs.npy")).astype(np.float32)
+    i64 = lambda name, v: numpy_helper.from_array(np.asarray(v, dtype=np.int64), name)
+    nodes = [
+        helper.make_node("Shape", ["input.1"], ["/Shape_output_0"], name="/Shape"),
+        helper.make_node("Constant", [], ["/Constant_output_0"], name="/Constant", value=i64("c0", 0)),
+        helper.make_node("Gather", ["/Shape_output_0", "/Constant_output_0"], ["/Gather_output_0"], name="/Gather", axis=0),
+        helper.make_node("Constant", [], ["/Constant_1_output_0"], name="/Constant_1", value=i64("c1", [0])),
+        helper.make_node("Unsqueeze", ["/Gather_output_0", "/Constant_1_output_0"], ["/Unsqueeze_output_0"], name="/Unsqueeze"),
+        helper.make_node("Constant", [], ["/Constant_2_output_0"], name="/Constant_2", value=i64("c2", [-1])),
+        helper.make_node("Concat", ["/Unsqueeze_output_0", "/Constant_2_output_0"], ["/Concat_output_0"], name="/Concat", axis=0),
+        helper.make_node("Reshape", ["input.1", "/Concat_output_0"], ["/Reshape_output_0"], name="/Reshape"),
+        helper.make_node("Transpose", ["fc1.weight"], ["/fc1/Transpose_output_0"], name="/fc1/Transpose", perm=[1, 0]),
+        helper.make_node("MatMul", ["/Reshape_output_0", "/fc1/Transpose_output_0"], ["/fc1/MatMul_output_0"], name="/fc1/MatMul"),
+        helper.make_node("Add", ["/fc1/MatMul_output_0", "fc1.bias"], ["/fc1/Add_output_0"], name="/fc1/Add"),
+        helper.make_node("Relu", ["/fc1/Add_output_0"], ["/Relu_output_0"], name="/Relu"),
+        helper.make_node("Gemm", ["/Relu_output_0", "fc2.weight", "fc2.bias"], ["logits"], name="/fc2/Gemm", transB=1),
+        helper.make_node("LogSoftmax", ["logits"], ["23"], name="/LogSoftmax", axis=1),
+    ]
+    inits = [init(k, w[k]) for k in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]]
+    m = model("digits_view", nodes, [value("input.1", ["N", 1, 8, 8])], [value("23", ["N", 10])], inits)
+    save(m, "digits_view")
+    save_outputs("digits_view", run(m, x, "logits"))
+
+
 def breast_act():
     rng = np.random.default_rng(7)
     x = np.load(os.path.join(BREAST, "test_inputs.npy")).astype(np.float32)
     nodes = [
-        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["h"], name="/fc1/Gemm", transB=1),
+        helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"], name="/fc1/Gemm", transB=1),
         helper.make_node("Sigmoid", ["h"], ["s"], name="/Sigmoid"),
         helper.make_node("Gemm", ["s", "fc2.weight", "fc2.bias"], ["z"], name="/fc2/Gemm", transB=1),
         helper.make_node("Tanh", ["z"], ["y"], name="/Tanh"),
@@ -228,7 +259,7 @@ def breast_act():
         init("fc2.weight", rng.normal(0, 0.7, (4, 8))),
         init("fc2.bias", rng.normal(0, 0.5, 4)),
     ]
-    m = model("breast_act", nodes, [value("input", ["N", 30])], [value("y", ["N", 4])], inits)
+    m = model("breast_act", nodes, [value("x", ["N", 30])], [value("y", ["N", 4])], inits)
     save(m, "breast_act")
     save_outputs("breast_act", run(m, x), classifier=False)
 
@@ -263,7 +294,7 @@ def errors():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for f in [digits_mlp, breast_mlp, digits_cnn, breast_act, errors]:
+    for f in [digits_mlp, breast_mlp, digits_cnn, digits_view, breast_act, errors]:
         if len(sys.argv) < 2 or f.__name__ in sys.argv[1:]:
             f()
             print("wrote", f.__name__)

@@ -4,6 +4,8 @@
 //! Softmax/ArgMax). Tensors lose their batch dimension: ONNX `[N, C, H, W]` is the
 //! DSL's `[C, H, W]`.
 
+mod fold;
+
 use crate::proto::{self, Attrs, Const};
 use crate::{ImportError, Options, OutputKind};
 use garnet_compiler::weights::FloatTensor;
@@ -14,7 +16,8 @@ use std::fmt::Write as _;
 /// The operators handled below (for the "not supported" message).
 const SUPPORTED: &str = "Gemm, MatMul, Add, Conv, Relu, Sigmoid, Tanh, MaxPool, AveragePool, \
     GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, BatchNormalization, Identity, Dropout, \
-    Constant, and Softmax, LogSoftmax or ArgMax at an output";
+    Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, Transpose and Cast of constants (shapes, \
+    weights), and Softmax, LogSoftmax or ArgMax at an output";
 
 /// The DSL's epsilon in batch norms (`running_var` is shifted to match the file's).
 const DSL_EPS: f64 = garnet_compiler::check::BATCHNORM_EPS;
@@ -515,6 +518,7 @@ impl Ctx<'_> {
                 }
             }
             "Softmax" | "LogSoftmax" | "ArgMax" => self.classes(at),
+            op if fold::FOLDED.contains(&op) => self.fold(at),
             op => Err(at.err(format!(
                 "operator {op} is not supported; garnet imports {SUPPORTED}"
             ))),

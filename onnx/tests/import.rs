@@ -280,6 +280,23 @@ fn breast_mlp_matmul_add_argmax_matches_onnxruntime() {
     classifier("breast_mlp", "breast_cancer", 0.1, true, (16, 8));
 }
 
+/// The same weights through the shape arithmetic of `x.view(x.size(0), -1)`, a
+/// transposed weight and LogSoftmax: the same network as digits_mlp.
+#[test]
+fn digits_view_shape_ops_transpose_logsoftmax_matches_onnxruntime() {
+    classifier("digits_view", "digits", 0.1, true, (16, 8));
+    let view = import(&fixture("digits_view.onnx"), &Options::default()).unwrap();
+    let mlp = import(&fixture("digits_mlp.onnx"), &Options::default()).unwrap();
+    assert_eq!(
+        view.tensors.keys().collect::<Vec<_>>(),
+        mlp.tensors.keys().collect::<Vec<_>>()
+    );
+    for (k, t) in &mlp.tensors {
+        assert_eq!(view.tensors[k].data, t.data, "{k}");
+    }
+    assert!(view.gnet.contains("input_1 : q[1, 8, 8]"), "{}", view.gnet);
+}
+
 #[test]
 fn digits_cnn_conv_bn_pools_residual_matches_onnxruntime() {
     classifier("digits_cnn", "digits", 0.4, false, (16, 8));
