@@ -113,6 +113,8 @@ struct Ctx<'o> {
     vals: HashMap<String, Val>,
     /// How many nodes read each value, plus one per graph output.
     uses: HashMap<String, usize>,
+    /// The operators of the nodes that read each value.
+    readers: HashMap<String, Vec<String>>,
     outputs: HashSet<String>,
     layers: Vec<Layer>,
     weights: BTreeMap<String, FloatTensor>,
@@ -128,6 +130,7 @@ pub(crate) fn translate(
         opts,
         vals: HashMap::new(),
         uses: HashMap::new(),
+        readers: HashMap::new(),
         outputs: g.output.iter().map(|o| o.name.clone()).collect(),
         layers: Vec::new(),
         weights: BTreeMap::new(),
@@ -137,6 +140,10 @@ pub(crate) fn translate(
     for n in &g.node {
         for i in n.input.iter().filter(|i| !i.is_empty()) {
             *cx.uses.entry(i.clone()).or_default() += 1;
+            cx.readers
+                .entry(i.clone())
+                .or_default()
+                .push(n.op_type.clone());
         }
     }
     for o in &g.output {
@@ -885,9 +892,14 @@ impl Ctx<'_> {
             )));
         }
         let out = at.node.output.first().cloned().unwrap_or_default();
-        let to_argmax = self.uses(&out) >= 1
-            && (self.outputs.contains(&out) && self.uses(&out) == 1 || !argmax);
-        if !to_argmax {
+        // Read by nothing (ArgMax) or only by ArgMax (Softmax), and reaching an output.
+        let readers = self.readers.get(&out).map_or(&[][..], |r| r.as_slice());
+        let ok = if argmax {
+            readers.is_empty()
+        } else {
+            readers.iter().all(|r| r == "ArgMax")
+        } && (self.outputs.contains(&out) || !readers.is_empty());
+        if !ok {
             return Err(
                 at.err("supported only where its result is a graph output (it becomes argmax)")
             );
