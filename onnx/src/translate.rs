@@ -1154,7 +1154,7 @@ fn reshape_target(shape: &[usize], s: &Const, allowzero: bool) -> Result<Vec<usi
     }
     let known: usize = dims.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("shape {:?} does not fit {total} values", s.values));
         }
         dims[i] = total / known;

@@ -39,7 +39,8 @@ fn run_all(m: &Imported, dataset: &str) -> Vec<Vec<f64>> {
         .iter()
         .map(|s| {
             let vals =
-                garnet_compiler::reference::run(net, &m.weights, &[s.values.clone()]).unwrap();
+                garnet_compiler::reference::run(net, &m.weights, std::slice::from_ref(&s.values))
+                    .unwrap();
             let raw = &vals[out.tensor];
             match net.tensors[out.tensor].format {
                 Format::Fixed { frac, .. } => raw
