@@ -350,6 +350,16 @@ impl Ctx<'_> {
         })
     }
 
+    /// A node that passes its input through (Identity, Dropout, a Reshape to the same
+    /// shape). The result still counts as the layer's direct output (for a following
+    /// bias Add or BatchNormalization) only if nothing else reads the input.
+    fn pass(&self, at: &At, mut t: Tensor) -> Val {
+        if at.node.input.first().is_none_or(|i| self.uses(i) != 1) {
+            t.layer = None;
+        }
+        Val::T(t)
+    }
+
     fn param(&mut self, name: String, shape: Vec<usize>, data: Vec<f64>) {
         self.weights.insert(name, FloatTensor { shape, data });
     }
@@ -469,10 +479,11 @@ impl Ctx<'_> {
             "BatchNormalization" => self.batchnorm(at),
             "Identity" => {
                 self.known(at, &[])?;
-                Ok(self
-                    .input(at, 0)?
-                    .cloned()
-                    .ok_or_else(|| at.err("input 0 is missing"))?)
+                match self.input(at, 0)?.cloned() {
+                    Some(Val::T(t)) => Ok(self.pass(at, t)),
+                    Some(v) => Ok(v),
+                    None => Err(at.err("input 0 is missing")),
+                }
             }
             "Dropout" => {
                 self.known(at, &["seed", "ratio", "is_test"])?;
@@ -481,7 +492,8 @@ impl Ctx<'_> {
                 {
                     return Err(at.err("training_mode = true is not supported (inference only)"));
                 }
-                Ok(Val::T(self.tensor(at, 0)?))
+                let t = self.tensor(at, 0)?;
+                Ok(self.pass(at, t))
             }
             "Constant" => {
                 self.known(
@@ -909,7 +921,7 @@ impl Ctx<'_> {
 
     fn reshape_to(&mut self, at: &At, x: Tensor, target: Vec<usize>) -> Result<Val, ImportError> {
         if target == x.shape {
-            return Ok(Val::T(x));
+            return Ok(self.pass(at, x));
         }
         let (op, kind) = if target.len() == 1 {
             (Op::Flatten, "flatten")

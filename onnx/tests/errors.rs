@@ -228,6 +228,23 @@ fn layers_in_places_the_dsl_does_not_allow() {
         e.contains("node 1 `add` (Add): inputs of shapes [6] and [4]"),
         "{e}"
     );
+    // A bias Add on a MatMul output that something else also reads (through an
+    // Identity): folding it would change what the Relu sees.
+    let e = err(&model(
+        &[6],
+        vec![
+            node("MatMul", "mm", &["x", "w"], "h", vec![]),
+            node("Identity", "id", &["h"], "i", vec![]),
+            node("Relu", "r", &["h"], "r", vec![]),
+            node("Add", "bias", &["i", "b"], "y", vec![]),
+        ],
+        vec![weight("w", &[6, 4]), weight("b", &[4])],
+        "y",
+    ));
+    assert!(
+        e.starts_with("node 3 `bias` (Add): Add of a constant is supported only as the bias"),
+        "{e}"
+    );
     // transA, a computed weight, a custom domain.
     let e = err(&model(
         &[6],

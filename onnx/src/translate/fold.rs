@@ -197,7 +197,7 @@ impl Ctx<'_> {
                         };
                         Ok(make(c.dims, values, integer))
                     }
-                    Some(Val::T(t)) if to == 1 || to == 11 => Ok(Val::T(t)),
+                    Some(Val::T(t)) if to == 1 || to == 11 => Ok(self.pass(at, t)),
                     _ => Err(at.err(format!(
                         "Cast of a tensor to element type {to} is not supported"
                     ))),
