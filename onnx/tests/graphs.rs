@@ -373,8 +373,8 @@ fn gemm_alpha_beta_and_weight_layouts() {
         }
     }
     let tb = &m.tensors["fc.bias"];
-    for o in 0..4 {
-        assert_eq!(tb.data[o], 0.5 * b[o] as f64);
+    for (got, b) in tb.data.iter().zip(&b) {
+        assert_eq!(*got, 0.5 * *b as f64);
     }
     assert!(m.gnet.contains("fc = dense(x, 4);"), "{}", m.gnet);
 }
