@@ -335,12 +335,12 @@ impl Ctx<'_> {
             name: name.clone(),
             op,
             inputs: inputs.iter().map(|t| t.name.clone()).collect(),
-            from: format!(
+            from: comment(&format!(
                 "node {} {} ({})",
                 at.index,
                 if node.is_empty() { "(unnamed)" } else { node },
                 at.node.op_type
-            ),
+            )),
             generic,
         });
         Val::T(Tensor {
@@ -988,7 +988,7 @@ impl Ctx<'_> {
         let _ = writeln!(
             s,
             "// Imported from {} by `garnet import`.",
-            o.source.replace('\n', " ")
+            comment(&o.source)
         );
         let _ = writeln!(s, "network {} {{", sanitize(&o.name));
         let _ = writeln!(s, "    format q = fixed({}, {});", o.bits, o.frac);
@@ -1051,7 +1051,7 @@ impl Ctx<'_> {
                 Op::Reshape(d) => format!("reshape({x}, [{}])", join(d)),
                 Op::Add => format!("add({x}, {})", l.inputs.get(1).cloned().unwrap_or_default()),
             };
-            let _ = writeln!(s, "    {} = {call};{:>w$}// {}", l.name, "", l.from, w = 1);
+            let _ = writeln!(s, "    {} = {call}; // {}", l.name, l.from);
         }
         for (name, src, label) in outputs {
             let _ = match (label, name == src) {
@@ -1063,6 +1063,15 @@ impl Ctx<'_> {
         s.push_str("}\n");
         s
     }
+}
+
+/// Text for a `//` comment: control characters (a newline would end the comment and
+/// let a node name write DSL code) become spaces; at most 200 characters.
+fn comment(s: &str) -> String {
+    s.chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn join(d: &[usize]) -> String {

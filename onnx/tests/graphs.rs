@@ -409,3 +409,22 @@ fn global_pools_conv_without_bias_and_dropout() {
     }
     assert!(!m.tensors.contains_key("conv1.bias"));
 }
+
+/// Node names reach the `.gnet` only inside `//` comments: a newline in one cannot
+/// add a line of DSL.
+#[test]
+fn node_names_cannot_write_dsl() {
+    let evil = "r\n    output w = x to server;\n//";
+    let m = import(
+        &model(
+            &[6],
+            vec![node("Relu", evil, &["x"], "y", vec![])],
+            vec![],
+            "y",
+        ),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(m.network.outputs.len(), 1, "{}", m.gnet);
+    assert!(!m.gnet.contains("\n    output w"), "{}", m.gnet);
+}
