@@ -32,6 +32,9 @@ enum Command {
     Convert(cmd::convert::Args),
     /// Evaluate a circuit on plaintext inputs (no cryptography).
     Eval(cmd::eval::Args),
+    /// Import an ONNX model as a .gnet network and .safetensors weights.
+    #[command(long_about = cmd::import::LONG_ABOUT)]
+    Import(cmd::import::Args),
     /// Serve a circuit as the garbler: one session per evaluator that connects.
     Garble(cmd::twoparty::GarbleArgs),
     /// Connect to a garbler as the evaluator and print the outputs you learn.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Garble(args) => cmd::twoparty::run_garble(args),
         Command::Evaluate(args) => cmd::twoparty::run_evaluate(args),
         Command::Run(args) => cmd::twoparty::run_run(args),

@@ -5,6 +5,7 @@ pub mod compile;
 pub mod convert;
 pub mod demo;
 pub mod eval;
+pub mod import;
 pub mod print;
 pub mod stats;
 pub mod twoparty;
