@@ -48,6 +48,7 @@ fn load(name: &str) -> Model {
                 .map(|v| v.as_f64().unwrap())
                 .collect();
             net.prepare_input(0, quantize_input(&floats, &tensor).unwrap().values)
+                .unwrap()
         })
         .collect();
     let labels = test["labels"]

@@ -385,12 +385,30 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// The projection of the raw input values `x` (quantized in the raw format).
-    pub fn apply(&self, net: &Network, x: &[i64]) -> Vec<i64> {
+    /// The projection of the raw input values `x` (quantized in the raw format); an
+    /// error if `x` has the wrong length or a value outside the raw format.
+    pub fn apply(&self, net: &Network, x: &[i64]) -> Result<Vec<i64>, crate::CompileError> {
         let xt = &net.tensors[self.raw];
         let ot = &net.tensors[self.output];
+        // Checks length and range as for any input.
+        crate::tensor_bits(&xt.name, x, xt.len(), xt.format)?;
+        if self.weight.len() != ot.len() * xt.len() {
+            return Err(crate::CompileError::BadInput {
+                name: xt.name.clone(),
+                problem: format!(
+                    "the projection `{}` has a matrix of the wrong size",
+                    self.name
+                ),
+            });
+        }
         let zeros = vec![0; ot.len()];
-        crate::reference::dense(x, &self.weight, &zeros, xt.format.frac(), ot.format)
+        Ok(crate::reference::dense(
+            x,
+            &self.weight,
+            &zeros,
+            xt.format.frac(),
+            ot.format,
+        ))
     }
 }
 
@@ -432,10 +450,14 @@ impl Network {
         }
     }
     /// Network input `i`'s values from what the party gives (projected if needed).
-    pub fn prepare_input(&self, i: usize, given: Vec<i64>) -> Vec<i64> {
+    pub fn prepare_input(
+        &self,
+        i: usize,
+        given: Vec<i64>,
+    ) -> Result<Vec<i64>, crate::CompileError> {
         match self.projection_of(i) {
             Some(p) => p.apply(self, &given),
-            None => given,
+            None => Ok(given),
         }
     }
     /// The tensor with this name.

@@ -59,7 +59,7 @@ fn check_model(name: &str, expect_samples: usize) -> Vec<i64> {
     for chunk in xs.chunks(per) {
         let q = quantize_input(chunk, input).expect("quantizes");
         assert_eq!(q.saturated, 0);
-        let values = net.prepare_input(0, q.values);
+        let values = net.prepare_input(0, q.values).expect("projects");
         let out = reference::evaluate(
             &net,
             &w,

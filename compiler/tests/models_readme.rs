@@ -198,7 +198,7 @@ fn measured_preprocessing() {
         let w = garnet_compiler::weights::load_safetensors(&net, &bytes).expect("binds");
         let circuit = garnet_compiler::compile(&net, None).expect("compiles");
         let raw = vec![0i64; net.given_input(0).len()];
-        let x = net.prepare_input(0, raw);
+        let x = net.prepare_input(0, raw).expect("projects");
         let all = garnet_compiler::circuit_inputs(&net, &circuit, Some(&w), &[x]).expect("bits");
         let mine = |p: Party| -> Vec<Vec<bool>> {
             circuit

@@ -124,7 +124,8 @@ fn check_circuit(
             .into_iter()
             .enumerate()
             .map(|(i, v)| net.prepare_input(i, v))
-            .collect();
+            .collect::<Result<_, _>>()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let vals =
             reference::run(net, w, &inputs).map_err(|e| TestCaseError::fail(e.to_string()))?;
         expected.push(reference::outputs(net, &vals));
@@ -260,7 +261,7 @@ proptest! {
         let circuit = compile(&net, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for _ in 0..8 {
             let x = random_inputs(&net, &mut rng);
-            let p = net.prepare_input(0, x[0].clone());
+            let p = net.prepare_input(0, x[0].clone()).expect("projects");
             let a = circuit.eval(&circuit_inputs(&net, &circuit, Some(&w), &[p]).map_err(|e| TestCaseError::fail(e.to_string()))?)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let b = circuit2.eval(&circuit_inputs(&net2, &circuit2, Some(&w2), &x).map_err(|e| TestCaseError::fail(e.to_string()))?)
@@ -337,6 +338,14 @@ fn public_file_errors_are_clear() {
     let proj = safetensors_bytes(&[("p.weight".into(), vec![2, 4], vec![0.5; 8])]);
     let e = frontend(p, Some(&proj)).unwrap_err();
     assert!(e.contains("`project` needs a client input"), "{e}");
+    // a raw input of the wrong length or range is an error, not a panic
+    let p1 = p.replace("from server", "from client");
+    let net = frontend(&p1, Some(&proj)).expect("compiles");
+    let e = net.prepare_input(0, vec![0; 3]).unwrap_err().to_string();
+    assert!(e.contains("input `x`: needs 4 values, got 3"), "{e}");
+    let e = net.prepare_input(0, vec![0, 0, 0, 1000]).unwrap_err().to_string();
+    assert!(e.contains("outside fixed(8, 4)"), "{e}");
+    assert_eq!(net.prepare_input(0, vec![16, 16, 16, 16]).unwrap(), vec![32, 32]);
     let p2 = p
         .replace("from server", "from client")
         .replace("output p;", "output p; output x;");

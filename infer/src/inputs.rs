@@ -120,7 +120,9 @@ pub fn load_party_samples(
                         t.name, t.format
                     );
                 }
-                samples.extend(qs.into_iter().map(|q| net.prepare_input(idx, q.values)));
+                for q in qs {
+                    samples.push(net.prepare_input(idx, q.values)?);
+                }
             }
             Ok(samples)
         })
