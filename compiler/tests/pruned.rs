@@ -343,9 +343,15 @@ fn public_file_errors_are_clear() {
     let net = frontend(&p1, Some(&proj)).expect("compiles");
     let e = net.prepare_input(0, vec![0; 3]).unwrap_err().to_string();
     assert!(e.contains("input `x`: needs 4 values, got 3"), "{e}");
-    let e = net.prepare_input(0, vec![0, 0, 0, 1000]).unwrap_err().to_string();
+    let e = net
+        .prepare_input(0, vec![0, 0, 0, 1000])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("outside fixed(8, 4)"), "{e}");
-    assert_eq!(net.prepare_input(0, vec![16, 16, 16, 16]).unwrap(), vec![32, 32]);
+    assert_eq!(
+        net.prepare_input(0, vec![16, 16, 16, 16]).unwrap(),
+        vec![32, 32]
+    );
     let p2 = p
         .replace("from server", "from client")
         .replace("output p;", "output p; output x;");
