@@ -110,7 +110,11 @@ fn check(name: &str, input: &str, first: usize) {
     let gcirc = compile(name, &dir);
     let gcirc_s = gcirc.to_str().unwrap();
     let weights = model(name, &format!("{name}.safetensors"));
-    let input_name = if name == "digits" { "image" } else { "x" };
+    let input_name = if name.starts_with("digits") {
+        "image"
+    } else {
+        "x"
+    };
     let input = format!("{input_name}={input}");
     let (mut server, addr, log) =
         garble(&[gcirc_s, "--weights", &weights, "--once"], "127.0.0.1:0");
@@ -166,6 +170,14 @@ fn check(name: &str, input: &str, first: usize) {
 #[test]
 fn compiled_digits_served_from_the_gcirc_classify_an_npy_batch() {
     check("digits", &model("digits", "test_inputs.npy"), 360);
+}
+
+/// The projected and pruned model: its `.gcirc` carries the public file (masks and
+/// projection matrix), so the client projects raw images from the `.gcirc` alone
+/// (compiled into a scratch directory, away from the public file).
+#[test]
+fn compiled_digits_pp_served_from_the_gcirc_projects_raw_images() {
+    check("digits_pp", &model("digits_pp", "test_inputs.npy"), 360);
 }
 
 #[test]

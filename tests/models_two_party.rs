@@ -35,7 +35,8 @@ fn load(name: &str) -> Model {
         serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap()
     };
     let test = read_json("test.json");
-    let tensor = &net.tensors[net.inputs[0].tensor];
+    // A projected model (`*_pp`) takes the raw input, projected as the client does.
+    let tensor = net.given_input(0).clone();
     let inputs = test["inputs"]
         .as_array()
         .unwrap()
@@ -47,7 +48,8 @@ fn load(name: &str) -> Model {
                 .iter()
                 .map(|v| v.as_f64().unwrap())
                 .collect();
-            quantize_input(&floats, tensor).unwrap().values
+            net.prepare_input(0, quantize_input(&floats, &tensor).unwrap().values)
+                .unwrap()
         })
         .collect();
     let labels = test["labels"]
@@ -139,6 +141,16 @@ fn digits_two_party_matches_reference_on_every_test_input() {
 #[test]
 fn breast_cancer_two_party_matches_reference_on_every_test_input() {
     check_model("breast_cancer", Scheme::HalfGates);
+}
+
+#[test]
+fn projected_pruned_digits_two_party_matches_reference_on_every_test_input() {
+    check_model("digits_pp");
+}
+
+#[test]
+fn projected_pruned_breast_cancer_two_party_matches_reference_on_every_test_input() {
+    check_model("breast_cancer_pp");
 }
 
 #[test]

@@ -737,10 +737,194 @@ test sample (int64), for the Rust tests to check the circuit against.
     return metrics
 
 
+
+# --------------------------------------------------------------------------
+# 4. DeepSecure pre-processing: projected and pruned digits / breast_cancer
+# --------------------------------------------------------------------------
+
+def fixed_project(x, matrix):
+    """The client's plaintext projection, as garnet computes it (`project`):
+    x and the matrix quantized in fixed(16, 8), exact integer products, then
+    floor shift by 8 and saturation — `dense` without a bias.  Returns ints."""
+    xq, _ = quantize(x.reshape(len(x), -1))
+    wq, _ = quantize(matrix)
+    return saturate((xq @ wq.T) >> FRAC_BITS)
+
+
+def pca_matrix(x_train, k):
+    """The top-k principal directions of the training inputs (rows, unit norm),
+    signs fixed so each row's largest-magnitude entry is positive.  The mean is not
+    subtracted by the client: fc1's bias absorbs it after retraining."""
+    centered = x_train - x_train.mean(axis=0)
+    _, _, vt = np.linalg.svd(centered, full_matrices=False)
+    rows = vt[:k]
+    signs = np.sign(rows[np.arange(k), np.argmax(np.abs(rows), axis=1)])
+    return (rows * signs[:, None]).astype(np.float32)
+
+
+def train_masked(x, y, n_hidden, n_out, *, seed, epochs, batch, lr, l2, w=None, masks=None):
+    """`train_mlp` with optional starting weights and fixed 0/1 masks on the
+    weight matrices: masked weights stay zero (their gradients are masked too)."""
+    rng = np.random.default_rng(seed)
+    if w is None:
+        w = init_mlp(rng, x.shape[1], n_hidden, n_out)
+    w = {k: v.astype(np.float64).copy() for k, v in w.items()}
+    masks = masks or {}
+    for k, m in masks.items():
+        w[k] *= m
+    opt = Adam(w, lr)
+    n = len(x)
+    for epoch in range(epochs):
+        lr_now = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            xb, yb = x[idx], y[idx]
+            z1, h, z2 = float_forward(w, xb)
+            _, dz2 = softmax_xent_grad(z2, yb)
+            g = {"fc2.weight": dz2.T @ h + l2 * w["fc2.weight"],
+                 "fc2.bias": dz2.sum(axis=0)}
+            dz1 = (dz2 @ w["fc2.weight"]) * (z1 > 0)
+            g["fc1.weight"] = dz1.T @ xb + l2 * w["fc1.weight"]
+            g["fc1.bias"] = dz1.sum(axis=0)
+            for k, m in masks.items():
+                g[k] = g[k] * m
+            opt.step(w, g, lr_now)
+            for k, m in masks.items():
+                w[k] *= m
+    return w
+
+
+def magnitude_mask(weight, keep_fraction):
+    """1 for the largest-|w| round(keep·size) weights (ties: lower index first)."""
+    k = int(round(keep_fraction * weight.size))
+    order = np.argsort(-np.abs(weight).ravel(), kind="stable")
+    mask = np.zeros(weight.size)
+    mask[order[:k]] = 1.0
+    return mask.reshape(weight.shape)
+
+
+PP_STEPS = 3
+
+
+def train_projected_pruned(p_train, y_train, n_hidden, n_out, *, keep, epochs, batch):
+    """Train on projected inputs, then prune by magnitude in PP_STEPS steps to the
+    kept fractions `keep` = (fc1, fc2), fine-tuning with the masks after each."""
+    w = train_masked(p_train, y_train, n_hidden, n_out, seed=SEED, epochs=epochs,
+                     batch=batch, lr=0.01, l2=1e-3)
+    masks = {}
+    for step in range(1, PP_STEPS + 1):
+        masks = {name: magnitude_mask(w[name], 1 - (1 - k) * step / PP_STEPS)
+                 for name, k in zip(("fc1.weight", "fc2.weight"), keep)}
+        w = train_masked(p_train, y_train, n_hidden, n_out, seed=SEED + step, epochs=epochs // 3,
+                         batch=batch, lr=0.003, l2=1e-3, w=w, masks=masks)
+    weights = {k: v.astype(np.float32) for k, v in w.items()}
+    for k, m in masks.items():
+        weights[k] = (weights[k] * m).astype(np.float32)
+    return weights, {k.replace(".weight", ".mask"): m.astype(np.float32) for k, m in masks.items()}
+
+
+def build_pp(name, base, x, y, tr, te, sample_shape, *, k, n_hidden, n_out, keep, epochs, batch, about):
+    """models/NAME: `base` with the client's input projected onto the top-k
+    principal directions (`p = project(x, k)`, public) and both dense layers
+    pruned (`pruned=true`, public masks), retrained on the projected data."""
+    out = MODELS / name
+    out.mkdir(parents=True, exist_ok=True)
+    flat = x.reshape(len(x), -1).astype(np.float32)
+    matrix = pca_matrix(flat[tr].astype(np.float64), k)
+    proj = fixed_project(flat, matrix).astype(np.float64) / (1 << FRAC_BITS)   # exact in float32
+    weights, masks = train_projected_pruned(proj[tr], y[tr], n_hidden, n_out, keep=keep,
+                                            epochs=epochs, batch=batch)
+    save_weights(out / f"{name}.safetensors", weights)
+    save_weights(out / f"{name}.public.safetensors", {"p.weight": matrix, **masks})
+    x_test = x[te]
+    sample_labels = write_test_files(out, x_test, y[te], sample_shape)
+    # Accuracy on the projected test inputs, the same simulation as the base model.
+    metrics = fixed_report(out, weights, proj[tr].astype(np.float32), proj[te].astype(np.float32), y[te])
+    base_metrics = json.loads((MODELS / base / "metrics.json").read_text())
+    kept = {m: int(v.sum()) for m, v in masks.items()}
+    metrics.update({
+        "n_train": int(len(tr)), "sample_labels": sample_labels, "projection": k,
+        "hidden": n_hidden, "kept_weights": kept,
+        "weights_total": {m: int(v.size) for m, v in masks.items()},
+        "base_fixed_accuracy": base_metrics["fixed_accuracy"],
+        "accuracy_loss_points": round(100 * (base_metrics["fixed_accuracy"] - metrics["fixed_accuracy"]), 4),
+    })
+    write_pretty_json(out / "metrics.json", metrics)
+    n_in = flat.shape[1]
+    readme = f"""\
+# {name} — `{base}` projected to {k} features and pruned (DeepSecure pre-processing)
+
+Generated by `tools/train_models.py` (see `tools/README.md`); do not edit by hand.
+
+{about}
+
+## Pre-processing
+
+- **Data (projection, public):** the client multiplies its raw input ({n_in} values,
+  the same preprocessed inputs as `{base}`) by the matrix `p.weight` `[{k}, {n_in}]`, the
+  top {k} principal directions of the training inputs, in plaintext before the
+  garbled circuit: `p = project(x, {k})`. The server publishes the matrix in
+  `{name}.public.safetensors`; it is public to the client by design. garnet computes
+  the projection in fixed(16, 8) exactly as a `dense` without a bias (inputs and
+  matrix quantized, exact sum, floor shift by 8, saturation), and so does the numpy
+  training (`fixed_project`), which retrains the network on the projected data.
+- **Network (pruning, pattern public):** after training, the smallest weights are
+  removed by magnitude in {PP_STEPS} steps, fine-tuning with the masks after each:
+  fc1 keeps {kept['fc1.mask']} of {masks['fc1.mask'].size} weights, fc2 {kept['fc2.mask']} of
+  {masks['fc2.mask'].size}. The masks (`fc1.mask`, `fc2.mask`, 1 = kept) are in the public file: the
+  circuit has no gates for pruned products, so which weights are zero is part of the
+  public circuit (and of its digest); the kept weights stay private (`params from server`).
+
+## Results on the {len(te)} test samples
+
+| model | accuracy |
+| --- | --- |
+| `{base}` fixed(16, 8) | {pct(base_metrics['fixed_accuracy'])} |
+| float32, projected and pruned | {pct(metrics['float_accuracy'])} |
+| fixed(16, 8) simulation, projected and pruned | {pct(metrics['fixed_accuracy'])} |
+
+AND gates, time and traffic per inference before and after: `models/README.md`.
+
+## Files
+
+- `{name}.gnet` — the network (hand-written).
+- `{name}.safetensors` — the private weights (pruned ones exactly 0).
+- `{name}.public.safetensors` — the public tensors: `p.weight`, `fc1.mask`, `fc2.mask`.
+- `test_inputs.npy`, `test_labels.npy`, `test.json`, `inputs/` — raw test inputs as for `{base}`.
+- `test_fixed_predictions.npy` — the fixed-point simulation's predictions (projection included).
+- `metrics.json` — the numbers above.
+"""
+    (out / "README.md").write_text(readme)
+    return metrics
+
+
+def build_digits_pp():
+    _, x, y, tr, te = digits_split()
+    return build_pp("digits_pp", "digits", x[:, None, :, :], y, tr, te, (1, 8, 8),
+                    k=16, n_hidden=24, n_out=10, keep=(0.3, 0.3), epochs=300, batch=64,
+                    about="8×8 digits: image [1, 8, 8] → project 16 → dense 24 (pruned) → relu → dense 10 (pruned) → argmax.")
+
+
+def build_breast_cancer_pp():
+    data = load_breast_cancer()
+    x_raw, y = data.data.astype(np.float64), data.target.astype(np.int64)
+    idx = np.arange(len(y))
+    tr, te = train_test_split(idx, test_size=0.25, stratify=y, random_state=SEED)
+    tr, te = np.sort(tr), np.sort(te)
+    divisor32 = x_raw[tr].max(axis=0).astype(np.float32)
+    x = (x_raw.astype(np.float32) / divisor32).astype(np.float32)
+    return build_pp("breast_cancer_pp", "breast_cancer", x, y, tr, te, (30,),
+                    k=6, n_hidden=8, n_out=2, keep=(0.5, 0.5), epochs=400, batch=32,
+                    about="Breast cancer diagnosis: 30 preprocessed features (as `breast_cancer`) → project 6 → dense 8 (pruned) → relu → dense 2 (pruned) → argmax.")
+
+
 BUILDERS = {
     "digits": build_digits,
     "breast_cancer": build_breast_cancer,
     "digits_binarized": build_digits_binarized,
+    "digits_pp": build_digits_pp,
+    "breast_cancer_pp": build_breast_cancer_pp,
 }
 
 

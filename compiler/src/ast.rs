@@ -89,6 +89,14 @@ pub enum Stmt {
         /// Whole statement.
         span: Span,
     },
+    /// `public "FILE";`: a safetensors file of tensors both parties know (pruning
+    /// masks, projection matrices), path relative to this file.
+    Public {
+        /// The path as written.
+        path: String,
+        /// Whole statement.
+        span: Span,
+    },
     /// `NAME [: FMT] = EXPR;`
     Let {
         /// Defined tensor.

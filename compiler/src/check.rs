@@ -39,6 +39,7 @@ pub const LAYERS: &[&str] = &[
     "bconv2d",
     "requantize",
     "argmax",
+    "project",
 ];
 
 /// A tensor with the span that defined it.
@@ -61,6 +62,8 @@ pub struct TypedLayer {
     pub inputs: Vec<TensorId>,
     /// Output tensor.
     pub output: TensorId,
+    /// `pruned=true` (dense/conv2d): the zero pattern of the weights is public.
+    pub pruned: bool,
     /// The call.
     pub span: Span,
 }
@@ -195,6 +198,8 @@ struct Checker<'a> {
     output_spans: HashMap<String, Span>,
     /// (batchnorm layer, folded tensor)
     batchnorms: Vec<(LayerId, TensorId)>,
+    /// Inputs that a `project` reads (each must have no other use).
+    projections: Vec<TensorId>,
     block_stack: Vec<String>,
     anon: usize,
     /// Most layers after inlining ([`crate::limits::Limits::max_layers`]).
@@ -362,6 +367,27 @@ impl<'a> Checker<'a> {
             );
         }
         self.check_batchnorms();
+        self.check_projections();
+    }
+
+    /// A projected input is replaced by its projection in the circuit: nothing else
+    /// may read it.
+    fn check_projections(&mut self) {
+        for t in self.projections.clone() {
+            let uses = self.uses.get(t).copied().unwrap_or(0);
+            let is_output = self.outputs.iter().any(|o| o.tensor == t);
+            if uses > 1 || is_output {
+                let name = self.tensors[t].tensor.name.clone();
+                self.err(
+                    Diagnostic::error(
+                        format!("`{name}` is projected by the client and cannot be used elsewhere"),
+                        self.tensors[t].span,
+                    )
+                    .with_span_label("projected input")
+                    .with_note("the circuit receives only the projection; use its output instead"),
+                );
+            }
+        }
     }
 
     fn check_batchnorms(&mut self) {
@@ -496,6 +522,11 @@ impl<'a> Checker<'a> {
             Stmt::Format { span, .. } => {
                 if in_block {
                     self.err(not_in_block("format", *span));
+                }
+            }
+            Stmt::Public { span, .. } => {
+                if in_block {
+                    self.err(not_in_block("public", *span));
                 }
             }
             Stmt::Return { span, .. } => {
@@ -1170,7 +1201,9 @@ impl<'a> Checker<'a> {
                 ("x", true, Tensor),
                 ("out", true, Int),
                 ("bias", false, Bool),
+                ("pruned", false, Bool),
             ],
+            "project" => &[("x", true, Tensor), ("out", true, Int)],
             "bdense" => &[
                 ("x", true, Tensor),
                 ("out", true, Int),
@@ -1184,6 +1217,7 @@ impl<'a> Checker<'a> {
                 ("stride", false, Int),
                 ("padding", false, Int),
                 ("bias", false, Bool),
+                ("pruned", false, Bool),
             ],
             "bconv2d" => &[
                 ("x", true, Tensor),
@@ -1263,8 +1297,9 @@ impl<'a> Checker<'a> {
         };
         let needs_params = matches!(
             name,
-            "dense" | "conv2d" | "bdense" | "bconv2d" | "batchnorm"
+            "dense" | "conv2d" | "bdense" | "bconv2d" | "batchnorm" | "project"
         );
+        let pruned = self.bool_arg(slot("pruned"), "pruned flag", false)?;
         if needs_params && !target.named {
             self.err(
                 Diagnostic::error(format!("`{name}` has parameters and must be named"), span)
@@ -1629,6 +1664,30 @@ impl<'a> Checker<'a> {
                 }
                 (Op::Requantize, xt.shape.clone(), keep(self, f)?)
             }
+            "project" => {
+                let out = self.int_arg(slot("out"), "output size", None, 1)?;
+                let is_input = self.inputs.iter().any(|i| i.tensor == x);
+                let from_client = self
+                    .inputs
+                    .iter()
+                    .any(|i| i.tensor == x && i.owner == Party::Client);
+                if !from_client {
+                    let why = if is_input {
+                        "this input comes from the server"
+                    } else {
+                        "this is not a network input"
+                    };
+                    self.err(
+                        Diagnostic::error("`project` needs a client input", xspan)
+                            .with_span_label(why)
+                            .with_note("the client projects its raw input in plaintext before the circuit: write `input x : ... from client; p = project(x, K);`"),
+                    );
+                    return None;
+                }
+                let f = self.fixed_output("project", &target, default, span)?;
+                self.projections.push(x);
+                (Op::Project { out }, vec![out], f)
+            }
             "argmax" => {
                 let n = elements(&xt.shape).unwrap_or(1).max(1);
                 let bits = (usize::BITS - (n - 1).leading_zeros()).max(1);
@@ -1642,6 +1701,7 @@ impl<'a> Checker<'a> {
             op,
             inputs: tensors,
             output: out,
+            pruned,
             span,
         });
         self.producer.insert(out, self.layers.len() - 1);
@@ -1672,6 +1732,7 @@ fn stmt_span(s: &Stmt) -> Span {
         Stmt::Format { span, .. }
         | Stmt::Input { span, .. }
         | Stmt::Params { span, .. }
+        | Stmt::Public { span, .. }
         | Stmt::Let { span, .. }
         | Stmt::Output { span, .. }
         | Stmt::Return { span, .. } => *span,

@@ -9,6 +9,7 @@
 
 use crate::check::Typed;
 use std::fmt;
+use std::sync::Arc;
 
 /// Index of a tensor in [`Network::tensors`].
 pub type TensorId = usize;
@@ -267,6 +268,12 @@ pub enum Op {
     Requantize,
     /// Index of the first maximum over all elements.
     Argmax,
+    /// The client's plaintext projection of a raw input (see [`Projection`]); only in
+    /// the checked network: [`build`] turns it into a [`Projection`].
+    Project {
+        /// Output features.
+        out: usize,
+    },
 }
 
 impl Op {
@@ -296,6 +303,7 @@ impl Op {
             Op::BConv2d { .. } => "bconv2d",
             Op::Requantize => "requantize",
             Op::Argmax => "argmax",
+            Op::Project { .. } => "project",
         }
     }
 }
@@ -341,6 +349,67 @@ pub struct Layer {
     pub output: TensorId,
     /// Parameters expected in the weights file.
     pub params: Vec<ParamSpec>,
+    /// For `pruned=true` dense/conv layers, the public pattern: per weight element
+    /// (row-major, as `N.weight`), true if it is kept. Pruned weights are zero, the
+    /// circuit has no product for them, and the private `N.weight` input holds only
+    /// the kept elements.
+    pub pattern: Option<Arc<[bool]>>,
+}
+
+impl Layer {
+    /// Whether weight element `i` is kept (always, without a pattern).
+    pub fn kept(&self, i: usize) -> bool {
+        self.pattern
+            .as_ref()
+            .is_none_or(|p| p.get(i).copied().unwrap_or(false))
+    }
+}
+
+/// A `p = project(x, K);` layer: the client computes `p` from its raw input `x` in
+/// plaintext, with the public matrix `p.weight` `[K, len(x)]`, before the circuit,
+/// whose client input is `p`. Fixed point, exactly as `dense` without a bias:
+/// `p_k = sat((Σ_j W_kj · x_j) >> f_x)`, x quantized in its input format and W in
+/// `p`'s format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    /// Layer name (its matrix is `NAME.weight` in the public file).
+    pub name: String,
+    /// The raw input the client gives.
+    pub raw: TensorId,
+    /// The projected tensor: the circuit's input.
+    pub output: TensorId,
+    /// The quantized matrix, row-major `[K, len(x)]`.
+    pub weight: Arc<[i64]>,
+    /// Matrix values that saturated when quantized.
+    pub saturated: usize,
+}
+
+impl Projection {
+    /// The projection of the raw input values `x` (quantized in the raw format); an
+    /// error if `x` has the wrong length or a value outside the raw format.
+    pub fn apply(&self, net: &Network, x: &[i64]) -> Result<Vec<i64>, crate::CompileError> {
+        let xt = &net.tensors[self.raw];
+        let ot = &net.tensors[self.output];
+        // Checks length and range as for any input.
+        crate::tensor_bits(&xt.name, x, xt.len(), xt.format)?;
+        if self.weight.len() != ot.len() * xt.len() {
+            return Err(crate::CompileError::BadInput {
+                name: xt.name.clone(),
+                problem: format!(
+                    "the projection `{}` has a matrix of the wrong size",
+                    self.name
+                ),
+            });
+        }
+        let zeros = vec![0; ot.len()];
+        Ok(crate::reference::dense(
+            x,
+            &self.weight,
+            &zeros,
+            xt.format.frac(),
+            ot.format,
+        ))
+    }
 }
 
 /// A checked network.
@@ -360,9 +429,37 @@ pub struct Network {
     pub layers: Vec<Layer>,
     /// Outputs, in declaration order.
     pub outputs: Vec<Output>,
+    /// Client-side projections of raw inputs (their outputs are in `inputs`).
+    pub projections: Vec<Projection>,
+    /// The `public "FILE";` file (path as resolved, bytes), if any.
+    pub public: Option<(String, Arc<[u8]>)>,
 }
 
 impl Network {
+    /// The projection whose output is network input `i`, if it is projected.
+    pub fn projection_of(&self, i: usize) -> Option<&Projection> {
+        let t = self.inputs.get(i)?.tensor;
+        self.projections.iter().find(|p| p.output == t)
+    }
+    /// The tensor the party gives for network input `i`: the raw tensor of a
+    /// projected input, else the input itself.
+    pub fn given_input(&self, i: usize) -> &Tensor {
+        match self.projection_of(i) {
+            Some(p) => &self.tensors[p.raw],
+            None => &self.tensors[self.inputs[i].tensor],
+        }
+    }
+    /// Network input `i`'s values from what the party gives (projected if needed).
+    pub fn prepare_input(
+        &self,
+        i: usize,
+        given: Vec<i64>,
+    ) -> Result<Vec<i64>, crate::CompileError> {
+        match self.projection_of(i) {
+            Some(p) => p.apply(self, &given),
+            None => Ok(given),
+        }
+    }
     /// The tensor with this name.
     pub fn tensor_by_name(&self, name: &str) -> Option<TensorId> {
         self.tensors.iter().position(|t| t.name == name)
@@ -393,36 +490,70 @@ pub fn accumulator_bits(x: Format, w: Format, fan_in: usize) -> u32 {
 }
 
 impl Network {
-    /// Width of the exact accumulator of a dense or conv layer (None for other layers).
+    /// Width of the exact accumulator of a dense or conv layer (None for other
+    /// layers); for a pruned layer, of the row with the most kept weights.
     pub fn accumulator_bits(&self, layer: LayerId) -> Option<u32> {
         let l = self.layers.get(layer)?;
         let x = &self.tensors[*l.inputs.first()?];
-        match &l.op {
-            Op::Dense { weight_format, .. } => {
-                Some(accumulator_bits(x.format, *weight_format, x.shape[0]))
-            }
+        let (wf, full, out) = match &l.op {
+            Op::Dense {
+                weight_format, out, ..
+            } => (*weight_format, x.shape[0], *out),
             Op::Conv2d {
                 kernel,
                 weight_format,
+                out,
                 ..
-            } => Some(accumulator_bits(
-                x.format,
-                *weight_format,
-                x.shape[0] * kernel.0 * kernel.1,
-            )),
-            _ => None,
-        }
+            } => (*weight_format, x.shape[0] * kernel.0 * kernel.1, *out),
+            _ => return None,
+        };
+        let fan_in = match &l.pattern {
+            Some(p) if full > 0 => (0..out)
+                .map(|o| p[o * full..(o + 1) * full].iter().filter(|k| **k).count())
+                .max()
+                .unwrap_or(0),
+            _ => full,
+        };
+        Some(accumulator_bits(x.format, wf, fan_in))
     }
 }
 
 /// Builds the layer IR from a checked network: drops spans and lists each
 /// layer's parameter tensors with their `state_dict` names and shapes.
-pub fn build(t: &Typed) -> Network {
+pub fn build(t: &Typed, public: &crate::public::Public) -> Network {
     let tensors: Vec<Tensor> = t.tensors.iter().map(|x| x.tensor.clone()).collect();
+    // Projections leave the layer list: renumber the layers after them.
+    let mut new_index = Vec::with_capacity(t.layers.len());
+    let mut next = 0;
+    for l in &t.layers {
+        new_index.push(next);
+        if !matches!(l.op, Op::Project { .. }) {
+            next += 1;
+        }
+    }
+    let mut inputs = t.inputs.clone();
+    let mut projections = Vec::new();
+    for (li, l) in t.layers.iter().enumerate() {
+        if matches!(l.op, Op::Project { .. }) {
+            let (weight, saturated) = public.projections.get(&li).cloned().unwrap_or_default();
+            for i in inputs.iter_mut().filter(|i| i.tensor == l.inputs[0]) {
+                i.tensor = l.output;
+            }
+            projections.push(Projection {
+                name: l.name.clone(),
+                raw: l.inputs[0],
+                output: l.output,
+                weight,
+                saturated,
+            });
+        }
+    }
     let layers = t
         .layers
         .iter()
-        .map(|l| {
+        .enumerate()
+        .filter(|(_, l)| !matches!(l.op, Op::Project { .. }))
+        .map(|(li, l)| {
             let in_shape = &tensors[l.inputs[0]].shape;
             let p = |suffix: &str, shape: Vec<usize>, role| ParamSpec {
                 name: format!("{}.{suffix}", l.name),
@@ -461,12 +592,20 @@ pub fn build(t: &Typed) -> Network {
                 }
                 _ => {}
             }
+            let op = match l.op {
+                Op::BatchNorm { into, eps } => Op::BatchNorm {
+                    into: new_index[into],
+                    eps,
+                },
+                ref op => op.clone(),
+            };
             Layer {
                 name: l.name.clone(),
-                op: l.op.clone(),
+                op,
                 inputs: l.inputs.clone(),
                 output: l.output,
                 params,
+                pattern: public.patterns.get(&li).cloned(),
             }
         })
         .collect();
@@ -475,9 +614,11 @@ pub fn build(t: &Typed) -> Network {
         default_format: t.default_format,
         params_owner: t.params_owner,
         tensors,
-        inputs: t.inputs.clone(),
+        inputs,
         layers,
         outputs: t.outputs.clone(),
+        projections,
+        public: public.file.clone(),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod lexer;
 pub mod limits;
 pub mod lower;
 pub mod parse;
+pub mod public;
 pub mod reference;
 pub mod resolve;
 pub mod weights;
@@ -80,7 +81,8 @@ pub fn frontend_limited(
 ) -> Result<ir::Network, Vec<Diagnostic>> {
     let program = resolve::load_program(name, src, loader, sources)?;
     let typed = check::check_limited(&program, limits)?;
-    Ok(ir::build(&typed))
+    let public = public::bind(&program, &typed)?;
+    Ok(ir::build(&typed, &public))
 }
 
 /// Runs the front end on source text (file uses resolve in the current directory).

@@ -16,6 +16,8 @@ pub struct Limits {
 
 /// The default [`Limits::max_source_bytes`]: 16 MiB.
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+/// Longest `public "FILE";` file: 256 MiB.
+pub const MAX_PUBLIC_BYTES: u64 = 256 << 20;
 /// The default [`Limits::max_layers`].
 pub const MAX_LAYERS: usize = 100_000;
 
@@ -26,6 +28,22 @@ impl Default for Limits {
             max_layers: MAX_LAYERS,
         }
     }
+}
+
+/// Reads a binary file (the `public "FILE";` tensors) of at most `max_bytes` bytes.
+pub fn read_bytes(path: &std::path::Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!(
+            "the file is longer than the limit of {max_bytes} bytes"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Reads a source file of at most `max_bytes` bytes as UTF-8; the error says why

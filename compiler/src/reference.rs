@@ -487,8 +487,16 @@ pub fn run(
             padding,
         };
         let wrong = || RefError::Weights(l.name.clone());
+        // A pruned layer multiplies only its kept weights: the others count as 0.
         let affine = || match weights.layers.get(&l.name) {
-            Some(LayerWeights::Affine { weight, bias }) => Ok((weight, bias)),
+            Some(LayerWeights::Affine { weight, bias }) => Ok((
+                weight
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| if l.kept(i) { *w } else { 0 })
+                    .collect::<Vec<i64>>(),
+                bias,
+            )),
             _ => Err(wrong()),
         };
         let y = match &l.op {
@@ -497,7 +505,7 @@ pub fn run(
                 if w.len() != out * x.len() || b.len() != *out {
                     return Err(wrong());
                 }
-                dense(x, w, b, xt.format.frac(), fmt)
+                dense(x, &w, b, xt.format.frac(), fmt)
             }
             Op::Conv2d {
                 out,
@@ -512,7 +520,7 @@ pub fn run(
                 }
                 conv2d(
                     x,
-                    w,
+                    &w,
                     b,
                     image(*kernel, *stride, *padding),
                     xt.format.frac(),
@@ -550,6 +558,7 @@ pub fn run(
             }
             Op::Requantize => requantize(x, xt.format, fmt),
             Op::Argmax => vec![argmax(x)],
+            Op::Project { .. } => return Err(wrong()),
         };
         vals[l.output] = y;
     }

@@ -11,6 +11,11 @@ use std::path::{Component, Path, PathBuf};
 pub trait Loader {
     /// The text of `path`, or a description of why it cannot be read.
     fn load(&self, path: &Path) -> Result<String, String>;
+    /// The bytes of a binary file (a `public "FILE";` safetensors file).
+    fn load_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let _ = path;
+        Err("binary files cannot be read here".to_string())
+    }
 }
 
 /// Reads from the file system, files of at most
@@ -21,6 +26,9 @@ pub struct FsLoader;
 impl Loader for FsLoader {
     fn load(&self, path: &Path) -> Result<String, String> {
         crate::limits::read_source(path, crate::limits::MAX_SOURCE_BYTES)
+    }
+    fn load_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        crate::limits::read_bytes(path, crate::limits::MAX_PUBLIC_BYTES)
     }
 }
 
@@ -35,12 +43,16 @@ impl Loader for LimitedFsLoader {
     fn load(&self, path: &Path) -> Result<String, String> {
         crate::limits::read_source(path, self.max_bytes)
     }
+    fn load_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        crate::limits::read_bytes(path, crate::limits::MAX_PUBLIC_BYTES)
+    }
 }
 
 /// Serves files from memory (paths are normalized lexically).
 #[derive(Debug, Clone, Default)]
 pub struct MemLoader {
     files: HashMap<PathBuf, String>,
+    binary: HashMap<PathBuf, Vec<u8>>,
 }
 
 impl MemLoader {
@@ -53,11 +65,22 @@ impl MemLoader {
         self.files.insert(normalize(path.as_ref()), text.into());
         self
     }
+    /// Adds a binary file (for `public "FILE";`).
+    pub fn with_bytes(mut self, path: impl AsRef<Path>, bytes: impl Into<Vec<u8>>) -> Self {
+        self.binary.insert(normalize(path.as_ref()), bytes.into());
+        self
+    }
 }
 
 impl Loader for MemLoader {
     fn load(&self, path: &Path) -> Result<String, String> {
         self.files
+            .get(&normalize(path))
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
+    }
+    fn load_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        self.binary
             .get(&normalize(path))
             .cloned()
             .ok_or_else(|| "No such file or directory".to_string())
@@ -92,6 +115,19 @@ pub struct Program {
     pub main: SourceFile,
     /// Used files, in load order.
     pub used: Vec<(FileId, SourceFile)>,
+    /// The network's `public "FILE";` tensors, read.
+    pub public: Option<PublicFile>,
+}
+
+/// A `public "FILE";` file: safetensors bytes both parties know.
+#[derive(Debug, Clone)]
+pub struct PublicFile {
+    /// Its path, relative to the main file's directory resolved and normalized.
+    pub path: PathBuf,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The statement.
+    pub span: crate::diagnostics::Span,
 }
 
 struct State<'l> {
@@ -121,10 +157,12 @@ pub fn load_program(
     let main_file = st.sources.add(main_path.display().to_string(), main_src);
     st.loaded.insert(main_norm.clone());
     let parsed = parse(main_src, main_file);
+    let mut public = None;
     let main = match parsed {
         Ok(f) => {
             let mut stack = vec![main_norm.clone()];
             visit_uses(&mut st, &main_norm, &f, &mut stack);
+            public = load_public(&mut st, &main_norm, &f);
             Some(f)
         }
         Err(d) => {
@@ -138,9 +176,51 @@ pub fn load_program(
             main_file,
             main,
             used: st.used,
+            public,
         }),
         _ => Err(st.diags),
     }
+}
+
+/// Reads the file of the first network's `public "FILE";` (a second one is an error).
+fn load_public(st: &mut State<'_>, main: &Path, file: &SourceFile) -> Option<PublicFile> {
+    let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut found: Option<PublicFile> = None;
+    let stmts = file
+        .networks
+        .first()
+        .map(|n| n.stmts.as_slice())
+        .unwrap_or(&[]);
+    for s in stmts {
+        let ast::Stmt::Public { path, span } = s else {
+            continue;
+        };
+        if let Some(prev) = &found {
+            st.diags.push(
+                Diagnostic::error("duplicate `public` file", *span)
+                    .with_span_label("declared again here")
+                    .with_label(prev.span, "first declared here")
+                    .with_note("a network has one file of public tensors"),
+            );
+            continue;
+        }
+        let target = normalize(&dir.join(path));
+        match st.loader.load_bytes(&target) {
+            Ok(bytes) => {
+                found = Some(PublicFile {
+                    path: target,
+                    bytes,
+                    span: *span,
+                })
+            }
+            Err(e) => st.diags.push(
+                Diagnostic::error(format!("cannot read public file `{path}`"), *span)
+                    .with_span_label(e)
+                    .with_note(format!("looked for {}", target.display())),
+            ),
+        }
+    }
+    found
 }
 
 fn visit_uses(st: &mut State<'_>, path: &Path, file: &SourceFile, stack: &mut Vec<PathBuf>) {

@@ -114,6 +114,15 @@ pub enum Problem {
         /// Channel.
         channel: usize,
     },
+    /// A nonzero weight where the layer's public pruning mask says zero.
+    Pruned {
+        /// Weight tensor.
+        name: String,
+        /// First such element.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -142,6 +151,10 @@ impl fmt::Display for Problem {
             Problem::NonFinite { name, index } => {
                 write!(f, "`{name}` contains NaN or infinity (at index {index})")
             }
+            Problem::Pruned { name, index, value } => write!(
+                f,
+                "`{name}` element {index} is {value} but the public mask prunes it (pruned weights must be 0)"
+            ),
             Problem::BadBatchNorm { name, channel } => {
                 write!(
                     f,
@@ -308,6 +321,18 @@ fn bind_with(
                 }
             }
             Some(_) => {}
+        }
+    }
+    for l in &net.layers {
+        let name = format!("{}.weight", l.name);
+        if let (Some(_), Some(t)) = (&l.pattern, tensors.get(&name))
+            && let Some(index) = (0..t.data.len()).find(|&i| !l.kept(i) && t.data[i] != 0.0)
+        {
+            problems.push(Problem::Pruned {
+                name,
+                index,
+                value: t.data[index],
+            });
         }
     }
     let bn_names: Vec<String> = net

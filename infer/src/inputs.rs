@@ -2,7 +2,9 @@
 //! or many samples, quantized with saturations reported on stderr) or circuit
 //! values (`NAME=VALUE`), turned into one bit vector per circuit input for each
 //! inference, with the other party's inputs left empty; a network's weights go
-//! to whichever party owns the parameters.
+//! to whichever party owns the parameters. An input that the network projects
+//! (`p = project(x, K)`) is given raw (`x=FILE`) and projected here, in plaintext,
+//! with the public matrix: the circuit receives only the projection.
 
 use crate::model::{Bound, Model};
 use crate::values::collect_inputs;
@@ -62,15 +64,11 @@ pub fn load_party_samples(
         let (name, file) = a
             .split_once('=')
             .ok_or_else(|| anyhow!("--input `{a}`: expected NAME=FILE"))?;
-        let idx = net
-            .inputs
-            .iter()
-            .position(|i| net.tensors[i.tensor].name == name)
+        let idx = (0..net.inputs.len())
+            .position(|i| net.given_input(i).name == name)
             .ok_or_else(|| {
-                let names: Vec<&str> = net
-                    .inputs
-                    .iter()
-                    .map(|i| net.tensors[i.tensor].name.as_str())
+                let names: Vec<&str> = (0..net.inputs.len())
+                    .map(|i| net.given_input(i).name.as_str())
                     .collect();
                 anyhow!(
                     "--input `{a}`: network `{}` has no input `{name}` (its inputs: {})",
@@ -85,8 +83,11 @@ pub fn load_party_samples(
         .inputs
         .iter()
         .zip(files)
-        .map(|(inp, files)| {
-            let t = &net.tensors[inp.tensor];
+        .enumerate()
+        .map(|(idx, (inp, files))| {
+            // A projected input: the party gives the raw tensor, projected here.
+            let t = net.given_input(idx);
+            let circuit_len = net.tensors[inp.tensor].len();
             if party.is_some_and(|p| p != circuit_party(inp.owner)) {
                 if !files.is_empty() {
                     bail!(
@@ -95,7 +96,7 @@ pub fn load_party_samples(
                         inp.owner
                     );
                 }
-                return Ok(vec![vec![0; t.len()]]);
+                return Ok(vec![vec![0; circuit_len]]);
             }
             if files.is_empty() {
                 bail!(
@@ -118,17 +119,19 @@ pub fn load_party_samples(
                         t.name, t.format
                     );
                 }
-                samples.extend(qs.into_iter().map(|q| q.values));
+                for q in qs {
+                    samples.push(net.prepare_input(idx, q.values)?);
+                }
             }
             Ok(samples)
         })
         .collect::<Result<_>>()?;
     let k = per_input.iter().map(Vec::len).max().unwrap_or(1);
-    for (inp, s) in net.inputs.iter().zip(&per_input) {
+    for (idx, s) in per_input.iter().enumerate() {
         if s.len() != 1 && s.len() != k {
             bail!(
                 "input `{}` has {} samples but another input has {k}: give each input one sample or as many as the others",
-                net.tensors[inp.tensor].name,
+                net.given_input(idx).name,
                 s.len()
             );
         }
@@ -194,12 +197,9 @@ impl Model {
         let owner = |a: &String| -> Option<Party> {
             let name = assigned_name(a);
             match &self.network {
-                Some(b) => b
-                    .net
-                    .inputs
-                    .iter()
-                    .find(|i| b.net.tensors[i.tensor].name == name)
-                    .map(|i| circuit_party(i.owner)),
+                Some(b) => (0..b.net.inputs.len())
+                    .find(|&i| b.net.given_input(i).name == name)
+                    .map(|i| circuit_party(b.net.inputs[i].owner)),
                 None => self
                     .interface
                     .inputs

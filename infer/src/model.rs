@@ -70,7 +70,14 @@ pub fn load_network(path: &Path) -> Result<(Network, NetworkSource)> {
             render(&d, &sources).trim_end()
         )
     })?;
-    Ok((net, NetworkSource::from_sources(&sources)))
+    for p in net.projections.iter().filter(|p| p.saturated > 0) {
+        eprintln!(
+            "warning: {} value(s) of the public `{}.weight` saturated when quantized",
+            p.saturated, p.name
+        );
+    }
+    let source = NetworkSource::from_network(&sources, &net);
+    Ok((net, source))
 }
 
 /// The default of [`read_limit`]: the longest weights or input file read, 256 MiB.

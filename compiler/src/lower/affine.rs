@@ -26,7 +26,12 @@ fn terms(net: &Network, li: usize) -> Vec<Terms> {
         Op::Dense { out, .. } => {
             let n = xt.len();
             (0..out)
-                .map(|o| (0..n).map(|i| (i, o * n + i)).collect())
+                .map(|o| {
+                    (0..n)
+                        .map(|i| (i, o * n + i))
+                        .filter(|&(_, wi)| l.kept(wi))
+                        .collect()
+                })
                 .collect()
         }
         Op::Conv2d {
@@ -44,6 +49,7 @@ fn terms(net: &Network, li: usize) -> Vec<Terms> {
                     all.push(
                         geo.window(oy, ox)
                             .filter_map(|(k, i)| Some((i?, o * per_kernel + k)))
+                            .filter(|&(_, wi)| l.kept(wi))
                             .collect(),
                     );
                 }
@@ -141,8 +147,10 @@ pub(crate) fn lower<G: Sink>(
             let mut ws: Vec<Option<Split<G::Bit>>> = vec![None; weights.len()];
             // Split vectors of whole inputs (dense) and of weight subsets, built once.
             let mut x_vec: Option<SplitVector<G::Bit>> = None;
-            let mut w_vecs: BTreeMap<(usize, usize, usize), SplitVector<G::Bit>> = BTreeMap::new();
+            let mut w_vecs: BTreeMap<Vec<usize>, SplitVector<G::Bit>> = BTreeMap::new();
             let dense = matches!(l.op, Op::Dense { .. });
+            // Unpruned dense rows read every input: one split vector of x serves all.
+            let whole_x = dense && l.pattern.is_none();
             // How many outputs share each term set, and the sums computed so far.
             let mut uses: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
             for (t, _) in all_terms.iter().zip(read).filter(|(_, r)| **r) {
@@ -161,7 +169,7 @@ pub(crate) fn lower<G: Sink>(
                 }
                 let addend = bias.as_ref().map(|bv| (bv[k / per].as_slice(), fx));
                 let acc = if split && !t.is_empty() {
-                    let a = if dense {
+                    let a = if whole_x {
                         x_vec
                             .get_or_insert_with(|| SplitVector::new(g, x, true))
                             .clone()
@@ -174,8 +182,7 @@ pub(crate) fn lower<G: Sink>(
                             .collect();
                         SplitVector::from_splits(g, splits)
                     };
-                    // The weight cells of an output are identified by first, last and count.
-                    let key = (t[0].1, t[t.len() - 1].1, t.len());
+                    let key: Vec<usize> = t.iter().map(|&(_, wi)| wi).collect();
                     let wv = match w_vecs.entry(key) {
                         Entry::Occupied(e) => e.into_mut(),
                         Entry::Vacant(e) => {

@@ -90,6 +90,9 @@ pub enum LowerError {
         "network `{0}` has `params public`: its weights become circuit constants, so pass them (--weights W.safetensors)"
     )]
     MissingWeights(String),
+    /// A `project` layer left in the layer list (the client computes it; see `ir::build`).
+    #[error("layer `{0}`: a projection is computed by the client, not in the circuit")]
+    Projection(String),
     /// A layer's bound weights have the wrong kind or size.
     #[error("layer `{0}`: the bound weights do not fit the layer (wrong kind or size)")]
     BadWeights(String),
@@ -172,7 +175,22 @@ pub fn lower<G: Sink>(
                         format: pi.format.map(|(bits, frac)| FixedFormat { bits, frac }),
                     },
                 );
-                let v: Vec<Vec<G::Bit>> = bits.chunks(pi.elem_bits).map(<[_]>::to_vec).collect();
+                let mut v: Vec<Vec<G::Bit>> =
+                    bits.chunks(pi.elem_bits).map(<[_]>::to_vec).collect();
+                // Pruned weights: back to full positions (pruned ones empty, never read).
+                if let (ParamKind::Weight, Some(pat)) = (pi.kind, &net.layers[pi.layer].pattern) {
+                    let mut kept = v.into_iter();
+                    v = pat
+                        .iter()
+                        .map(|k| {
+                            if *k {
+                                kept.next().unwrap_or_default()
+                            } else {
+                                Vec::new()
+                            }
+                        })
+                        .collect();
+                }
                 let entry = per_layer[pi.layer].get_or_insert_with(|| (Vec::new(), None));
                 match pi.kind {
                     ParamKind::Weight | ParamKind::BinaryWeight => entry.0 = v,
@@ -242,6 +260,7 @@ pub fn lower<G: Sink>(
                 let idx = argmax(g, &x);
                 vec![zero_extend(g, &idx, ob)]
             }
+            Op::Project { .. } => return Err(LowerError::Projection(l.name.clone())),
         };
         // The layer's output is what later layers read: gates not leading to it are
         // dead (for a LiveCounter; affine and binary layers checkpoint per output).

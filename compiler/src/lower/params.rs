@@ -8,7 +8,9 @@
 //! folding when its scale is negative), then for bit outputs `N.threshold`
 //! (`[out]`, unsigned, wide enough for `0..=fan_in + 1`) when the layer has a bias
 //! or a folded batch norm, for scores `N.bias` (`[out]`, output format) when it
-//! has a bias. Without them the threshold or bias is a constant.
+//! has a bias. Without them the threshold or bias is a constant. A pruned layer's
+//! `N.weight` holds only the weights its public pattern keeps (`[kept]`, in
+//! row-major order of the full tensor).
 
 use crate::ir::{LayerId, Network, Op};
 use crate::weights::{LayerWeights, Weights};
@@ -107,6 +109,11 @@ pub fn param_inputs(net: &Network) -> Vec<ParamInput> {
             } => {
                 let f = Some((weight_format.bits(), weight_format.frac()));
                 let b = weight_format.bits() as usize;
+                // A pruned layer's input holds only the kept weights, in order.
+                let wshape = match &l.pattern {
+                    Some(p) => vec![p.iter().filter(|k| **k).count()],
+                    None => wshape,
+                };
                 push("weight", ParamKind::Weight, wshape, b, f);
                 if bias || bn {
                     push("bias", ParamKind::Bias, vec![out], b, f);
@@ -148,9 +155,15 @@ pub fn param_inputs(net: &Network) -> Vec<ParamInput> {
 /// The integer elements of a parameter input, from bound weights; None when the
 /// weights do not fit (missing layer, wrong kind or size).
 pub fn param_values(p: &ParamInput, w: &Weights, net: &Network) -> Option<Vec<i64>> {
-    let lw = w.layers.get(&net.layers[p.layer].name)?;
+    let l = &net.layers[p.layer];
+    let lw = w.layers.get(&l.name)?;
     let v: Vec<i64> = match (p.kind, lw) {
-        (ParamKind::Weight, LayerWeights::Affine { weight, .. }) => weight.clone(),
+        (ParamKind::Weight, LayerWeights::Affine { weight, .. }) => weight
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| l.kept(*i))
+            .map(|(_, v)| *v)
+            .collect(),
         (ParamKind::Bias, LayerWeights::Affine { bias, .. }) => bias.clone(),
         (
             ParamKind::BinaryWeight,

@@ -152,10 +152,14 @@ fn read_elements(net: &Network, live: &[bool]) -> Vec<Vec<bool>> {
                 } => {
                     let geo = Geometry::new(shape, kernel, stride, padding);
                     let (oh, ow) = geo.out_hw();
+                    let per_kernel = geo.c * geo.kh * geo.kw;
                     for (e, _) in out.iter().enumerate().filter(|(_, r)| **r) {
-                        let (oy, ox) = (e / ow % oh, e % ow);
-                        for (_, i) in geo.window(oy, ox) {
-                            if let Some(i) = i {
+                        let (o, oy, ox) = (e / (oh * ow), e / ow % oh, e % ow);
+                        for (k, i) in geo.window(oy, ox) {
+                            // A pruned cell's input is not read by this output.
+                            if let Some(i) = i
+                                && l.kept(o * per_kernel + k)
+                            {
                                 mark[i] = true;
                             }
                         }
@@ -189,7 +193,16 @@ fn read_elements(net: &Network, live: &[bool]) -> Vec<Vec<bool>> {
                         *m |= *r;
                     }
                 }
-                Op::Dense { .. } | Op::BDense { .. } | Op::Argmax => {
+                Op::Dense { .. } if l.pattern.is_some() => {
+                    // Inputs that no kept weight of a read output multiplies are not read.
+                    let n = mark.len();
+                    for (o, _) in out.iter().enumerate().filter(|(_, r)| **r) {
+                        for (i, m) in mark.iter_mut().enumerate() {
+                            *m |= l.kept(o * n + i);
+                        }
+                    }
+                }
+                Op::Dense { .. } | Op::BDense { .. } | Op::Argmax | Op::Project { .. } => {
                     if out.iter().any(|r| *r) {
                         mark.iter_mut().for_each(|m| *m = true);
                     }
