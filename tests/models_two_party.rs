@@ -145,12 +145,14 @@ fn breast_cancer_two_party_matches_reference_on_every_test_input() {
 
 #[test]
 fn projected_pruned_digits_two_party_matches_reference_on_every_test_input() {
-    check_model("digits_pp");
+    check_model("digits_pp", Scheme::HalfGates);
+    check_model("digits_pp", Scheme::ThreeHalves);
 }
 
 #[test]
 fn projected_pruned_breast_cancer_two_party_matches_reference_on_every_test_input() {
-    check_model("breast_cancer_pp");
+    check_model("breast_cancer_pp", Scheme::HalfGates);
+    check_model("breast_cancer_pp", Scheme::ThreeHalves);
 }
 
 #[test]
