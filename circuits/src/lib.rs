@@ -2,6 +2,7 @@
 //! optimization passes, bit-sliced plaintext evaluation, statistics and file formats.
 
 pub mod builder;
+pub mod cost;
 pub mod eval;
 pub mod format;
 pub mod gates;

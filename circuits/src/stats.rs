@@ -7,14 +7,11 @@ use crate::ir::{Circuit, Gate, Op, Party, Recipient, grow_slots};
 use serde::Serialize;
 use std::fmt;
 
-/// Bytes on the wire per AND gate: two 128-bit half-gates ciphertexts.
-pub const BYTES_PER_AND: u64 = 32;
-/// Bytes per garbler input bit: its active label.
-pub const BYTES_PER_GARBLER_INPUT: u64 = 16;
-/// Bytes per evaluator input bit in IKNP correlated OT: one κ = 128-bit column row.
-pub const BYTES_PER_EVALUATOR_INPUT: u64 = 16;
-/// 128 Chou–Orlandi base OTs on Ristretto255: one point one way, 128 the other.
-pub const BASE_OT_BYTES: u64 = 32 + 128 * 32;
+use crate::cost::Scheme;
+pub use crate::cost::{
+    BASE_OT_BYTES, BYTES_PER_EVALUATOR_INPUT, BYTES_PER_GARBLER_INPUT,
+    HALF_GATES_BYTES_PER_AND as BYTES_PER_AND,
+};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InputStat {
@@ -43,7 +40,10 @@ pub struct SectionStat {
 /// Where the bytes of a run go.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct Traffic {
+    /// With half-gates, the default scheme (what `total` counts).
     pub garbled_tables: u64,
+    /// The same tables with three-halves garbling (`--scheme three-halves`).
+    pub garbled_tables_three_halves: u64,
     pub garbler_labels: u64,
     pub ot_extension: u64,
     pub base_ot: u64,
@@ -92,7 +92,8 @@ fn traffic(and: u64, garbler_bits: u64, evaluator_bits: u64, outputs: &[OutputSt
     let to_evaluator = decoding_bits(|r| r.includes(Party::Evaluator));
     let to_garbler = decoding_bits(|r| r.includes(Party::Garbler));
     Traffic {
-        garbled_tables: and * BYTES_PER_AND,
+        garbled_tables: Scheme::HalfGates.table_bytes(and),
+        garbled_tables_three_halves: Scheme::ThreeHalves.table_bytes(and),
         garbler_labels: garbler_bits * BYTES_PER_GARBLER_INPUT,
         ot_extension: evaluator_bits * BYTES_PER_EVALUATOR_INPUT,
         base_ot: if evaluator_bits > 0 { BASE_OT_BYTES } else { 0 },
@@ -333,6 +334,12 @@ impl fmt::Display for Stats {
         ] {
             writeln!(f, "  {k:<20} {:>16}", bytes(v))?;
         }
+        writeln!(
+            f,
+            "  {:<20} {:>16}",
+            "(three-halves tables)",
+            bytes(t.garbled_tables_three_halves)
+        )?;
         writeln!(f)?;
         writeln!(f, "{:<20} {:<10} {:>8}", "input", "owner", "bits")?;
         for i in &self.inputs {

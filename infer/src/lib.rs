@@ -58,6 +58,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod embed;

@@ -6,7 +6,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use garnet_runtime::Block;
-use garnet_runtime::ot::{self, CotReceiver, CotSender, base, transpose::Kernel};
+use garnet_runtime::ot::{CotReceiver, CotSender, base, transpose::Kernel};
 use garnet_runtime::prg::Prg;
 use std::hint::black_box;
 use std::time::Duration;
@@ -109,27 +109,7 @@ fn cot(c: &mut Criterion) {
     g.finish();
 }
 
-/// One-shot rate through the public helper `ot::bench_cot` (what `garnet bench`
-/// reports).
-fn cot_rate(c: &mut Criterion) {
-    let mut g = c.benchmark_group("cot_rate");
-    g.sample_size(10);
-    g.bench_function("bench_cot_10M", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let n = 10_000_000;
-                let rate = ot::bench_cot(n);
-                eprintln!("bench_cot({n}): {:.1} M correlated OTs/s", rate / 1e6);
-                total += Duration::from_secs_f64(n as f64 / rate);
-            }
-            total
-        })
-    });
-    g.finish();
-}
-
-criterion_group!(benches, transpose, prg, base_ot, cot, cot_rate);
+criterion_group!(benches, transpose, prg, base_ot, cot);
 
 /// Minimum over many short runs: robust on a machine shared with other jobs.
 fn transpose_min() {
@@ -194,21 +174,9 @@ fn cot_split() {
     );
 }
 
-/// `GARNET_COT_N=N cargo bench -p garnet-runtime --bench ot` skips criterion and
-/// prints `ot::bench_cot(N)` five times (for quick checks and `perf stat`).
+/// `GARNET_TRANSPOSE_MIN=1` or `GARNET_COT_SPLIT=1` skip criterion for one quick figure;
+/// the two-thread rate that `garnet bench` reports is `cargo bench -p garnet-infer --bench cot`.
 fn main() {
-    if let Some(n) = std::env::var("GARNET_COT_N")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        for _ in 0..5 {
-            println!(
-                "bench_cot({n}): {:.1} M correlated OTs/s",
-                ot::bench_cot(n) / 1e6
-            );
-        }
-        return;
-    }
     if std::env::var("GARNET_TRANSPOSE_MIN").is_ok() {
         transpose_min();
         return;

@@ -28,9 +28,9 @@ use crate::hash::Tccr;
 use crate::prg::Prg;
 
 /// Bytes of half-ciphertexts per AND gate (`G0, G1, G2`, 8 bytes each).
-pub const HALVES_BYTES: usize = 24;
+pub const HALVES_BYTES: usize = garnet_circuits::cost::THREE_HALVES_HALVES_BYTES as usize;
 /// Control bits per AND gate.
-pub const CONTROL_BITS: usize = 5;
+pub const CONTROL_BITS: usize = garnet_circuits::cost::THREE_HALVES_CONTROL_BITS as usize;
 
 /// Bytes the tables of `n` AND gates take on the wire: their half-ciphertexts, then
 /// their control bits packed 5 per gate (`n` a multiple of 8 wastes nothing).

@@ -364,9 +364,3 @@ fn debug_output_never_shows_delta() {
     );
     assert!(dbg.starts_with("CotReceiver"));
 }
-
-#[test]
-fn bench_helper_reports_a_rate() {
-    let rate = garnet_runtime::ot::bench_cot(20_000);
-    assert!(rate.is_finite() && rate > 0.0);
-}

@@ -34,69 +34,12 @@ use window::{EvalWindow, GarbleWindow};
 /// The progress callback fires every this many gates.
 pub const PROGRESS_EVERY: u64 = 1 << 20;
 
-/// Bytes of garbled table per AND gate (half-gates).
-pub const BYTES_PER_AND: u64 = 32;
+/// Bytes of garbled table per AND gate (half-gates); see [`garnet_circuits::cost`].
+pub const BYTES_PER_AND: u64 = garnet_circuits::cost::HALF_GATES_BYTES_PER_AND;
 
-/// The garbling scheme of a session; both parties must use the same one (the
-/// handshake checks it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Scheme {
-    /// Zahur, Rosulek, Evans 2015: two ciphertexts (32 bytes) per AND.
-    #[default]
-    HalfGates,
-    /// Rosulek and Roy 2021: three half-ciphertexts and 5 bits (24.625 bytes) per AND,
-    /// 1.5× the hashing.
-    ThreeHalves,
-}
-
-impl Scheme {
-    pub const ALL: [Scheme; 2] = [Scheme::HalfGates, Scheme::ThreeHalves];
-
-    /// The name `--scheme` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scheme::HalfGates => "half-gates",
-            Scheme::ThreeHalves => "three-halves",
-        }
-    }
-
-    /// Its byte in the handshake.
-    pub fn byte(self) -> u8 {
-        match self {
-            Scheme::HalfGates => 1,
-            Scheme::ThreeHalves => 2,
-        }
-    }
-
-    pub fn from_byte(b: u8) -> Option<Scheme> {
-        Scheme::ALL.into_iter().find(|s| s.byte() == b)
-    }
-
-    /// Bytes of tables for `ands` AND gates streamed in windows of full size (a
-    /// three-halves window of `n` gates rounds its control bits up to whole bytes).
-    pub fn table_bytes(self, ands: u64) -> u64 {
-        match self {
-            Scheme::HalfGates => ands * BYTES_PER_AND,
-            Scheme::ThreeHalves => crate::threehalves::table_bytes(ands as usize) as u64,
-        }
-    }
-}
-
-impl std::fmt::Display for Scheme {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Scheme {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Scheme, String> {
-        Scheme::ALL
-            .into_iter()
-            .find(|x| x.name() == s)
-            .ok_or_else(|| format!("unknown garbling scheme {s:?} (half-gates or three-halves)"))
-    }
-}
+/// The garbling scheme; its wire sizes live in [`garnet_circuits::cost`], which
+/// `stats` reads too.
+pub use garnet_circuits::cost::Scheme;
 
 /// Gate and AND counts of one streaming pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -206,25 +206,20 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     }
     // End-to-end first, so that the evaluator's peak memory is the session's.
     let e2e = e2e(args.ands, args.scheme)?;
-    let layer = garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, 1);
+    let layer = garnet_infer::bench::measure_layer(args.layer_ands, 10, 1);
     let (garble_ns, eval_ns) = (layer.garble_ns, layer.eval_ns);
     let three =
-        garnet_runtime::synthetic::measure_layer_with(args.layer_ands, 10, 1, Scheme::ThreeHalves);
+        garnet_infer::bench::measure_layer_with(args.layer_ands, 10, 1, Scheme::ThreeHalves);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let multi = (threads > 1)
-        .then(|| garnet_runtime::synthetic::measure_layer(args.layer_ands, 10, threads));
+    let multi =
+        (threads > 1).then(|| garnet_infer::bench::measure_layer(args.layer_ands, 10, threads));
     let three_multi = (threads > 1).then(|| {
-        garnet_runtime::synthetic::measure_layer_with(
-            args.layer_ands,
-            10,
-            threads,
-            Scheme::ThreeHalves,
-        )
+        garnet_infer::bench::measure_layer_with(args.layer_ands, 10, threads, Scheme::ThreeHalves)
     });
     let kernel = garnet_runtime::aes::Kernel::selected();
-    let cot = garnet_runtime::ot::bench_cot(args.cots);
+    let cot = garnet_infer::bench::bench_cot(args.cots);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     if args.json {
         println!(
