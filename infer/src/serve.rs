@@ -74,6 +74,23 @@ impl fmt::Display for SessionLog {
     }
 }
 
+/// Accepts one client on `listener` and serves it one session (`garnet garble
+/// --once`), with `cfg`'s timeout and pace: the peer, its outcomes and log line.
+pub fn serve_once(
+    listener: &TcpListener,
+    model: &Model,
+    inputs: &[Vec<bool>],
+    cfg: &ServeConfig,
+    progress: Option<&mut dyn FnMut(u64)>,
+) -> Result<(String, Vec<SessionOutcome>, SessionLog)> {
+    let (stream, peer) = listener.accept().context("accept failed")?;
+    let mut ch = TcpChannel::new(stream, cfg.timeout)?;
+    ch.set_pace(cfg.pace);
+    let peer = peer.to_string();
+    let (outs, log) = serve_session(&mut ch, &peer, model, inputs, progress);
+    Ok((peer, outs, log))
+}
+
 /// One garbler session on an accepted channel: its outcomes (those of the
 /// inferences that finished, when it failed later) and its log line.
 pub fn serve_session(

@@ -9,9 +9,8 @@
 use anyhow::{Context, Result, bail};
 use garnet_circuits::Party;
 use garnet_infer::Model;
-use garnet_infer::serve::{ServeConfig, serve_session};
+use garnet_infer::serve::ServeConfig;
 use garnet_runtime::session::{SessionOutcome, SessionReport};
-use garnet_runtime::tcp::TcpChannel;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -195,13 +194,18 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     eprintln!("garbler: ready, listening on {addr}");
+    let mut cfg = ServeConfig {
+        max_sessions: args.max_sessions,
+        timeout: to,
+        pace,
+        limit: None,
+        stop: None,
+    };
     if args.once {
-        let (stream, peer) = listener.accept().context("accept failed")?;
-        let mut ch = TcpChannel::new(stream, to)?;
-        ch.set_pace(pace);
         let mut p = Progress::new(model.gate_count());
         let mut cb = |d| p.update(d);
-        let (outs, log) = serve_session(&mut ch, &peer.to_string(), &model, &inputs, Some(&mut cb));
+        let (peer, outs, log) =
+            garnet_infer::serve::serve_once(&listener, &model, &inputs, &cfg, Some(&mut cb))?;
         p.finish();
         report_session(&model, &log, &outs);
         return log
@@ -218,13 +222,7 @@ pub fn run_garble(args: GarbleArgs) -> Result<()> {
         }
     })
     .context("cannot install the SIGINT/SIGTERM handler")?;
-    let cfg = ServeConfig {
-        max_sessions: args.max_sessions,
-        timeout: to,
-        pace,
-        limit: None,
-        stop: Some(stop),
-    };
+    cfg.stop = Some(stop);
     let model = Arc::new(model);
     let m2 = model.clone();
     let n = garnet_infer::serve::serve(
