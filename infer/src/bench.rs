@@ -13,6 +13,79 @@ use garnet_runtime::prg::Prg;
 use garnet_runtime::synthetic::and_only_layer;
 use std::time::Instant;
 
+use crate::Model;
+use crate::session::session;
+use anyhow::{Result, anyhow};
+use garnet_circuits::Party;
+use garnet_runtime::session::SessionReport;
+use garnet_runtime::synthetic::AndLayers;
+use garnet_runtime::tcp::TcpChannel;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// Width of the AND layers of the end-to-end run.
+pub const E2E_WIDTH: u32 = 4096;
+
+/// The synthetic AND-layer model of the end-to-end run, about `ands` AND gates.
+pub fn e2e_model(ands: u64, scheme: Scheme) -> Model {
+    let mut m = Model::synthetic(AndLayers::with_ands(ands, E2E_WIDTH));
+    m.scheme = scheme;
+    m
+}
+
+/// The AND gates the end-to-end run of about `ands` really has.
+pub fn e2e_ands(ands: u64) -> u64 {
+    AndLayers::with_ands(ands, E2E_WIDTH).ands()
+}
+
+/// Fixed inputs of `party` for the end-to-end run.
+pub fn e2e_inputs(m: &Model, party: Party) -> Vec<Vec<bool>> {
+    m.interface
+        .inputs
+        .iter()
+        .map(|s| {
+            if s.owner == party {
+                (0..s.bits).map(|i| i % 3 != 1).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+/// The garbler of the end-to-end run: accepts one evaluator on `listener` and
+/// garbles one session of about `ands` AND gates.
+pub fn e2e_garble(listener: &TcpListener, ands: u64, scheme: Scheme) -> Result<SessionReport> {
+    let m = e2e_model(ands, scheme);
+    let (stream, _) = listener.accept()?;
+    let mut ch = TcpChannel::new(stream, Duration::from_secs(60))?;
+    let out = session(
+        Party::Garbler,
+        &mut ch,
+        &m,
+        &e2e_inputs(&m, Party::Garbler),
+        None,
+    )?;
+    Ok(out.report)
+}
+
+/// The evaluator of the end-to-end run against a garbler at `addr`: the session's
+/// wall time (connect included) and report.
+pub fn e2e_evaluate(addr: &str, ands: u64, scheme: Scheme) -> Result<(f64, SessionReport)> {
+    let m = e2e_model(ands, scheme);
+    let start = Instant::now();
+    let mut ch = TcpChannel::connect(addr, Duration::from_secs(10), Duration::from_secs(60))
+        .map_err(|e| anyhow!("{e}"))?;
+    let out = session(
+        Party::Evaluator,
+        &mut ch,
+        &m,
+        &e2e_inputs(&m, Party::Evaluator),
+        None,
+    )?;
+    Ok((start.elapsed().as_secs_f64(), out.report))
+}
+
 /// Results of [`measure_layer`], in nanoseconds per AND gate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerTimes {

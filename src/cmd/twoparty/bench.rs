@@ -2,17 +2,12 @@
 //! and an end-to-end run between two processes.
 
 use anyhow::{Context, Result, anyhow, bail};
-use garnet_circuits::Party;
 use garnet_runtime::garble::Scheme;
 use garnet_runtime::session::SessionReport;
-use garnet_runtime::synthetic::AndLayers;
-use garnet_runtime::tcp::TcpChannel;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::time::{Duration, Instant};
 
-use garnet_infer::Model;
-use garnet_infer::session::session;
+use garnet_infer::bench;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -58,47 +53,16 @@ pub(super) fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-pub(super) const E2E_WIDTH: u32 = 4096;
-
-pub(super) fn synthetic(ands: u64) -> Model {
-    Model::synthetic(AndLayers::with_ands(ands, E2E_WIDTH))
-}
-
-pub(super) fn e2e_inputs(l: &Model, p: Party) -> Vec<Vec<bool>> {
-    l.interface
-        .inputs
-        .iter()
-        .map(|s| {
-            if s.owner == p {
-                (0..s.bits).map(|i| i % 3 != 1).collect()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect()
-}
-
 /// The child side of the end-to-end benchmark: print the port, garble one session,
 /// print the peak memory.
 pub(super) fn e2e_peer(ands: u64, scheme: Scheme, listen: &str) -> Result<()> {
-    let mut l = synthetic(ands);
-    l.scheme = scheme;
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     println!("port {}", listener.local_addr()?.port());
     std::io::stdout().flush()?;
-    let (stream, _) = listener.accept()?;
-    let mut ch = TcpChannel::new(stream, Duration::from_secs(60))?;
-    let out = session(
-        Party::Garbler,
-        &mut ch,
-        &l,
-        &e2e_inputs(&l, Party::Garbler),
-        None,
-    )?;
-    drop(ch);
+    let report = bench::e2e_garble(&listener, ands, scheme)?;
     println!("rss {}", peak_rss().unwrap_or(0));
-    println!("garbling_seconds {}", out.report.total_seconds());
+    println!("garbling_seconds {}", report.total_seconds());
     Ok(())
 }
 
@@ -108,23 +72,6 @@ pub(super) struct E2e {
     garbler_rss: u64,
     evaluator_rss: u64,
     report: SessionReport,
-}
-
-/// The evaluator's side of the end-to-end run against a peer at `addr`.
-fn e2e_evaluator(ands: u64, scheme: Scheme, addr: &str) -> Result<(f64, SessionReport)> {
-    let mut l = synthetic(ands);
-    l.scheme = scheme;
-    let start = Instant::now();
-    let mut ch = TcpChannel::connect(addr, Duration::from_secs(10), Duration::from_secs(60))
-        .map_err(|e| anyhow!("{e}"))?;
-    let out = session(
-        Party::Evaluator,
-        &mut ch,
-        &l,
-        &e2e_inputs(&l, Party::Evaluator),
-        None,
-    )?;
-    Ok((start.elapsed().as_secs_f64(), out.report))
 }
 
 pub(super) fn e2e(ands: u64, scheme: Scheme) -> Result<E2e> {
@@ -161,7 +108,7 @@ pub(super) fn e2e(ands: u64, scheme: Scheme) -> Result<E2e> {
         .strip_prefix("port ")
         .and_then(|p| p.trim().parse().ok())
         .ok_or_else(|| anyhow!("unexpected line from the garbler process: {first}"))?;
-    let (seconds, report) = e2e_evaluator(ands, scheme, &format!("127.0.0.1:{port}"))?;
+    let (seconds, report) = bench::e2e_evaluate(&format!("127.0.0.1:{port}"), ands, scheme)?;
     let mut garbler_rss = 0;
     for line in lines {
         let line = line?;
@@ -174,7 +121,7 @@ pub(super) fn e2e(ands: u64, scheme: Scheme) -> Result<E2e> {
         bail!("the garbler process failed ({status})");
     }
     Ok(E2e {
-        and_per_second: AndLayers::with_ands(ands, E2E_WIDTH).ands() as f64 / seconds,
+        and_per_second: bench::e2e_ands(ands) as f64 / seconds,
         seconds,
         garbler_rss,
         evaluator_rss: peak_rss().unwrap_or(0),
@@ -190,8 +137,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         bail!("--ands, --layer-ands and --cots must be positive");
     }
     if let Some(addr) = &args.e2e_connect {
-        let (seconds, report) = e2e_evaluator(args.ands, args.scheme, addr)?;
-        let ands = AndLayers::with_ands(args.ands, E2E_WIDTH).ands();
+        let (seconds, report) = bench::e2e_evaluate(addr, args.ands, args.scheme)?;
+        let ands = bench::e2e_ands(args.ands);
         println!(
             "{}",
             serde_json::json!({
@@ -244,7 +191,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 "e2e_scheme": args.scheme.name(),
                 "cot_per_second": cot,
                 "e2e_and_per_second": e2e.and_per_second,
-                "e2e_ands": AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
+                "e2e_ands": bench::e2e_ands(args.ands),
                 "e2e_seconds": e2e.seconds,
                 "e2e_garbler_peak_rss_mib": mib(e2e.garbler_rss),
                 "e2e_evaluator_peak_rss_mib": mib(e2e.evaluator_rss),
@@ -302,7 +249,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         println!(
             "end-to-end  {:>8.1} M AND/s  ({} AND in {:.2} s, {}, two processes over loopback TCP)",
             e2e.and_per_second / 1e6,
-            AndLayers::with_ands(args.ands, E2E_WIDTH).ands(),
+            bench::e2e_ands(args.ands),
             e2e.seconds,
             args.scheme
         );
