@@ -63,6 +63,7 @@ pub mod demo;
 pub mod embed;
 pub mod inputs;
 pub mod model;
+pub mod outsource;
 pub mod serve;
 pub mod session;
 pub mod values;
