@@ -463,8 +463,15 @@ pub fn server_job(
             bail!("the proxy asks for {hello_count} samples; the client sent {n}");
         }
         for (j, s) in from_client.samples.iter().enumerate() {
-            let ins = garbler_inputs(&o.circuit, &own, &s[..k], &s[k..])
+            let g = garbler_inputs(&o.circuit, &own, &s[..k], &s[k..])
                 .ok_or_else(|| anyhow!("the client's sample {} does not fit the circuit", j + 1))?;
+            let mut g = g.into_iter();
+            let ins: Vec<Vec<bool>> = (o.model.interface.inputs.iter())
+                .map(|i| match i.owner {
+                    Party::Garbler => g.next().unwrap_or_default(),
+                    Party::Evaluator => Vec::new(),
+                })
+                .collect();
             sessions(Party::Garbler, px, &o.model, &[ins], None)
                 .with_context(|| format!("sample {} of {n}", j + 1))?;
         }
