@@ -542,3 +542,136 @@ pub fn serve(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garnet_circuits::Recipient;
+    use garnet_circuits::random::{RandomSpec, random_circuit};
+    use garnet_runtime::memory::MemoryChannel;
+    use rand::{Rng, SeedableRng};
+
+    /// A random circuit: input 0 the server's, input 1 the client's; output 0 to the client.
+    fn outsourced(seed: u64) -> Outsourced {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let spec = RandomSpec {
+            input_widths: vec![6, 12],
+            gates: 300,
+            output_widths: vec![8],
+            and_fraction: 0.4,
+            window: 0,
+        };
+        let mut c = random_circuit(&mut rng, &spec);
+        c.inputs[0].owner = Party::Garbler;
+        c.inputs[1].owner = Party::Evaluator;
+        c.outputs[0].recipient = Recipient::Evaluator;
+        Outsourced::new(Model::from_circuit(&c)).unwrap()
+    }
+
+    /// One job in memory: what the server read from the client, what the proxy
+    /// returned and what the client unmasked.
+    fn job(o: &Outsourced, own: &[bool], x: &[Vec<bool>]) -> (Frame, Frame, Vec<Vec<bool>>) {
+        let samples: Vec<Vec<Vec<bool>>> = x.iter().map(|x| vec![vec![], x.clone()]).collect();
+        let (srv, prx, masks) = client_shares(o, &samples, &mut rand::rngs::OsRng).unwrap();
+        let t = Duration::from_secs(20);
+        let (mut c2s, mut s_in) = MemoryChannel::pair_with_timeout(t);
+        let (mut c2p, mut p_in) = MemoryChannel::pair_with_timeout(t);
+        let (px, mut sx) = MemoryChannel::pair_with_timeout(t);
+        std::thread::scope(|s| {
+            let server = s.spawn(|| {
+                let f = read_frame(&mut s_in, o, &[Kind::ToServer], "client").unwrap();
+                let h = read_frame(&mut sx, o, &[Kind::ProxyHello], "proxy").unwrap();
+                let own = vec![own.to_vec(), vec![]];
+                let log = server_job(o, &own, &f, &mut sx, h.count);
+                assert!(log.outcome.is_ok(), "{log}");
+                f
+            });
+            let proxy = s.spawn(move || {
+                let mut once = Some(Box::new(px) as Box<dyn Channel>);
+                let log = proxy_job(o, &mut p_in, &mut || Ok(once.take().unwrap()));
+                assert!(log.outcome.is_ok(), "{log}");
+            });
+            write_frame(&mut c2s, o, &srv).unwrap();
+            write_frame(&mut c2p, o, &prx).unwrap();
+            let r = read_frame(&mut c2p, o, &[Kind::Results], "proxy").unwrap();
+            proxy.join().unwrap();
+            let seen = server.join().unwrap();
+            let y = unmask(o, &r, &masks).unwrap();
+            let y = y.into_iter().map(|v| v[0].clone().unwrap()).collect();
+            (seen, r, y)
+        })
+    }
+
+    #[test]
+    fn the_client_gets_the_result_and_server_and_proxy_see_only_masked_bits() {
+        let o = outsourced(7);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let own: Vec<bool> = (0..6).map(|_| rng.r#gen()).collect();
+        let x: Vec<Vec<bool>> = (0..40)
+            .map(|_| (0..12).map(|_| rng.r#gen()).collect())
+            .collect();
+        let want: Vec<Vec<bool>> = x
+            .iter()
+            .map(|x| o.original.eval_many(&[vec![own.clone(), x.clone()]]).unwrap()[0][0].clone())
+            .collect();
+        let (seen, returned, got) = job(&o, &own, &x);
+        assert_eq!(got, want);
+        // Every sample the server saw is x⊕r; over many samples of the same x each
+        // bit is 1 about half the time, and the proxy's y⊕s is not y.
+        let same_x = vec![x[0].clone(); 400];
+        let (seen_same, returned_same, got_same) = job(&o, &own, &same_x);
+        assert!(got_same.iter().all(|y| *y == want[0]));
+        for b in 0..12 {
+            let ones = seen_same.samples.iter().filter(|s| s[0][b]).count();
+            assert!((120..=280).contains(&ones), "bit {b}: {ones} of 400");
+        }
+        let differ = seen_same.samples.iter().filter(|s| s[0] != x[0]).count();
+        assert!(differ >= 390, "{differ}");
+        let masked = returned_same.samples.iter().filter(|r| r[0] != want[0]).count();
+        assert!(masked >= 390, "{masked}");
+        for b in 0..8 {
+            let ones = returned_same.samples.iter().filter(|r| r[0][b]).count();
+            assert!((120..=280).contains(&ones), "output bit {b}: {ones} of 400");
+        }
+        assert_eq!(seen.samples.len(), 40);
+        assert_eq!(returned.samples.len(), 40);
+    }
+
+    #[test]
+    fn frames_are_checked_before_use() {
+        let o = outsourced(8);
+        let other = outsourced(9);
+        let samples = vec![vec![vec![], vec![true; 12]]];
+        let (srv, _, _) = client_shares(&o, &samples, &mut rand::rngs::OsRng).unwrap();
+        let t = Duration::from_secs(5);
+        // another circuit
+        let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
+        write_frame(&mut a, &other, &srv).unwrap();
+        let e = read_frame(&mut b, &o, &[Kind::ToServer], "client").unwrap_err();
+        assert!(format!("{e:#}").contains("another circuit"), "{e:#}");
+        // the wrong kind
+        let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
+        write_frame(&mut a, &o, &srv).unwrap();
+        let e = read_frame(&mut b, &o, &[Kind::ToProxy], "client").unwrap_err();
+        assert!(format!("{e:#}").contains("unexpected message"), "{e:#}");
+        // garbage and a short message
+        let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
+        a.write_bytes(&[7u8; 65]).unwrap();
+        a.flush().unwrap();
+        let e = read_frame(&mut b, &o, &[Kind::ToServer], "client").unwrap_err();
+        assert!(format!("{e:#}").contains("protocol"), "{e:#}");
+        let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
+        a.write_bytes(&MAGIC[..3]).unwrap();
+        a.flush().unwrap();
+        drop(a);
+        let e = read_frame(&mut b, &o, &[Kind::ToServer], "client").unwrap_err();
+        assert!(format!("{e:#}").contains("no message from the client"), "{e:#}");
+        // a length that does not fit the count
+        let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
+        let mut bad = srv.clone();
+        bad.samples[0].pop(); // the output mask
+        write_frame(&mut a, &o, &bad).unwrap();
+        let e = read_frame(&mut b, &o, &[Kind::ToServer], "client").unwrap_err();
+        assert!(format!("{e:#}").contains("this circuit needs"), "{e:#}");
+    }
+}
