@@ -45,8 +45,11 @@ fn start(args: &[&str]) -> Role {
     Role { child, addr, log }
 }
 
+/// What a role printed: its stdout and its stderr lines.
+type Printed = (String, Vec<String>);
+
 /// Waits for a role: its stdout and stderr lines.
-fn finish(r: Role) -> (String, Vec<String>) {
+fn finish(r: Role) -> Printed {
     let out = r.child.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
     (
@@ -56,7 +59,7 @@ fn finish(r: Role) -> (String, Vec<String>) {
 }
 
 /// One outsourced job on `input`: the client's output and both helpers' prints.
-fn outsourced(input: &str) -> (Output, (String, Vec<String>), (String, Vec<String>)) {
+fn outsourced(input: &str) -> (Output, Printed, Printed) {
     let server = start(&[
         "server",
         &model("digits.gnet"),
@@ -75,7 +78,7 @@ fn outsourced(input: &str) -> (Output, (String, Vec<String>), (String, Vec<Strin
 
 /// What the proxy and server may print: their address and one line per job with
 /// sizes and times. Nothing else, so nothing about inputs or results.
-fn only_sizes(role: &str, (stdout, stderr): &(String, Vec<String>), samples: usize) {
+fn only_sizes(role: &str, (stdout, stderr): &Printed, samples: usize) {
     assert_eq!(stdout, "", "{role} printed to stdout");
     assert_eq!(stderr.len(), 2, "{role}: {stderr:?}");
     assert!(stderr[0].starts_with(&format!("{role}: listening on 127.0.0.1:")));
@@ -102,7 +105,10 @@ fn three_processes_classify_every_test_input_like_the_plaintext_model() {
     let got = String::from_utf8(client.stdout).unwrap();
     let want = String::from_utf8(reference.stdout).unwrap();
     assert_eq!(got.lines().count(), 360);
-    assert!(got.lines().all(|l| l.starts_with("{\"outputs\":{\"label\":")));
+    assert!(
+        got.lines()
+            .all(|l| l.starts_with("{\"outputs\":{\"label\":"))
+    );
     assert_eq!(got, want);
     only_sizes("proxy", &proxy, 360);
     only_sizes("server", &server, 360);
@@ -130,8 +136,18 @@ fn a_client_whose_server_is_gone_gets_a_clear_error() {
     drop(free);
     let out = Command::new(EXE)
         .args(["outsource", "client", &model("digits.gnet")])
-        .args(["--input", &format!("image={}", model("inputs/sample_0.json"))])
-        .args(["--proxy", &addr, "--server", &addr, "--connect-timeout", "1"])
+        .args([
+            "--input",
+            &format!("image={}", model("inputs/sample_0.json")),
+        ])
+        .args([
+            "--proxy",
+            &addr,
+            "--server",
+            &addr,
+            "--connect-timeout",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

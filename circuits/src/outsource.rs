@@ -47,9 +47,7 @@ pub fn outsource(c: &Circuit) -> Circuit {
     let new_inputs: u64 = inputs.iter().map(|i| i.bits as u64).sum();
     let base = new_inputs as u32;
     // Where each original slot's current value lives in the new circuit.
-    let mut map: Vec<u32> = (0..c.wires.max(c.slots_used()))
-        .map(|w| base + w)
-        .collect();
+    let mut map: Vec<u32> = (0..c.wires.max(c.slots_used())).map(|w| base + w).collect();
     let mut gates = Vec::with_capacity(c.gates.len() + c.input_bits() as usize);
     let mut next = 0u32; // next new input wire
     let mut orig = 0u32; // next original input wire
@@ -245,7 +243,9 @@ mod tests {
         c.outputs[0].recipient = Recipient::Evaluator;
         let ok = garbler_inputs(&c, &[vec![true; 2]], &[vec![false; 2]], &[vec![true; 2]]);
         assert!(ok.is_some());
-        assert!(garbler_inputs(&c, &[vec![true; 2]], &[vec![false; 3]], &[vec![true; 2]]).is_none());
+        assert!(
+            garbler_inputs(&c, &[vec![true; 2]], &[vec![false; 3]], &[vec![true; 2]]).is_none()
+        );
         assert!(garbler_inputs(&c, &[vec![true; 2]], &[vec![false; 2]], &[]).is_none());
     }
 }

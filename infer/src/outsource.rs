@@ -175,7 +175,9 @@ pub fn read_frame(ch: &mut dyn Channel, o: &Outsourced, want: &[Kind], who: &str
         .filter(|k| want.contains(k))
         .ok_or_else(|| anyhow!("unexpected message (kind {}) from the {who}", head[4]))?;
     if head[5..37] != o.model.digest {
-        bail!("the {who} uses another circuit (its digest differs): give every role the same network");
+        bail!(
+            "the {who} uses another circuit (its digest differs): give every role the same network"
+        );
     }
     let job: JobId = head[37..53].try_into().expect("16 bytes");
     let count = u32::from_le_bytes(head[53..57].try_into().expect("4 bytes"));
@@ -197,7 +199,11 @@ pub fn read_frame(ch: &mut dyn Channel, o: &Outsourced, want: &[Kind], who: &str
     let widths = o.widths(kind);
     let per: usize = widths.iter().sum();
     let want_len = (per as u64 * count as u64).div_ceil(8);
-    let want_len = if kind == Kind::ProxyHello { 0 } else { want_len };
+    let want_len = if kind == Kind::ProxyHello {
+        0
+    } else {
+        want_len
+    };
     if len != want_len {
         bail!("the {who} sent {len} bytes for {count} samples; this circuit needs {want_len}");
     }
@@ -245,6 +251,17 @@ fn random_bits(rng: &mut dyn RngCore, n: usize) -> Vec<bool> {
     unpack(&b, n)
 }
 
+/// What the client sends and keeps for one job.
+#[derive(Clone, Debug)]
+pub struct Shares {
+    /// x⊕r and s, per sample.
+    pub to_server: Frame,
+    /// r, per sample.
+    pub to_proxy: Frame,
+    /// s, per sample: what unmasks the results.
+    pub masks: Vec<Vec<Vec<bool>>>,
+}
+
 /// The client's shares of a job: the server's frame (x⊕r, s), the proxy's (r)
 /// and the output masks s (to unmask the results). `samples` holds per sample
 /// one bit vector per circuit input (empty for the server's, as
@@ -253,7 +270,7 @@ pub fn client_shares(
     o: &Outsourced,
     samples: &[Vec<Vec<bool>>],
     rng: &mut dyn RngCore,
-) -> Result<(Frame, Frame, Vec<Vec<Vec<bool>>>)> {
+) -> Result<Shares> {
     if samples.is_empty() || samples.len() > MAX_SAMPLES as usize {
         bail!(
             "a job holds 1 to {MAX_SAMPLES} samples, not {}",
@@ -285,11 +302,11 @@ pub fn client_shares(
         to_proxy.push(pads);
         masks.push(m);
     }
-    Ok((
-        Frame::new(Kind::ToServer, job, to_server),
-        Frame::new(Kind::ToProxy, job, to_proxy),
+    Ok(Shares {
+        to_server: Frame::new(Kind::ToServer, job, to_server),
+        to_proxy: Frame::new(Kind::ToProxy, job, to_proxy),
         masks,
-    ))
+    })
 }
 
 /// The client's results from the proxy's frame: per sample the outputs as a
@@ -328,7 +345,11 @@ pub fn client(
     samples: &[Vec<Vec<bool>>],
     connect: &mut dyn FnMut(&str) -> Result<Box<dyn Channel>>,
 ) -> Result<Vec<Vec<Option<Vec<bool>>>>> {
-    let (srv, prx, masks) = client_shares(o, samples, &mut rand::rngs::OsRng)?;
+    let Shares {
+        to_server: srv,
+        to_proxy: prx,
+        masks,
+    } = client_shares(o, samples, &mut rand::rngs::OsRng)?;
     let mut s = connect("server")?;
     write_frame(&mut *s, o, &srv).context("cannot send the masked inputs to the server")?;
     drop(s);
@@ -572,7 +593,11 @@ mod tests {
     /// returned and what the client unmasked.
     fn job(o: &Outsourced, own: &[bool], x: &[Vec<bool>]) -> (Frame, Frame, Vec<Vec<bool>>) {
         let samples: Vec<Vec<Vec<bool>>> = x.iter().map(|x| vec![vec![], x.clone()]).collect();
-        let (srv, prx, masks) = client_shares(o, &samples, &mut rand::rngs::OsRng).unwrap();
+        let Shares {
+            to_server: srv,
+            to_proxy: prx,
+            masks,
+        } = client_shares(o, &samples, &mut rand::rngs::OsRng).unwrap();
         let t = Duration::from_secs(20);
         let (mut c2s, mut s_in) = MemoryChannel::pair_with_timeout(t);
         let (mut c2p, mut p_in) = MemoryChannel::pair_with_timeout(t);
@@ -612,7 +637,12 @@ mod tests {
             .collect();
         let want: Vec<Vec<bool>> = x
             .iter()
-            .map(|x| o.original.eval_many(&[vec![own.clone(), x.clone()]]).unwrap()[0][0].clone())
+            .map(|x| {
+                o.original
+                    .eval_many(&[vec![own.clone(), x.clone()]])
+                    .unwrap()[0][0]
+                    .clone()
+            })
             .collect();
         let (seen, returned, got) = job(&o, &own, &x);
         assert_eq!(got, want);
@@ -627,7 +657,11 @@ mod tests {
         }
         let differ = seen_same.samples.iter().filter(|s| s[0] != x[0]).count();
         assert!(differ >= 390, "{differ}");
-        let masked = returned_same.samples.iter().filter(|r| r[0] != want[0]).count();
+        let masked = returned_same
+            .samples
+            .iter()
+            .filter(|r| r[0] != want[0])
+            .count();
         assert!(masked >= 390, "{masked}");
         for b in 0..8 {
             let ones = returned_same.samples.iter().filter(|r| r[0][b]).count();
@@ -642,7 +676,9 @@ mod tests {
         let o = outsourced(8);
         let other = outsourced(9);
         let samples = vec![vec![vec![], vec![true; 12]]];
-        let (srv, _, _) = client_shares(&o, &samples, &mut rand::rngs::OsRng).unwrap();
+        let srv = client_shares(&o, &samples, &mut rand::rngs::OsRng)
+            .unwrap()
+            .to_server;
         let t = Duration::from_secs(5);
         // another circuit
         let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
@@ -665,7 +701,10 @@ mod tests {
         a.flush().unwrap();
         drop(a);
         let e = read_frame(&mut b, &o, &[Kind::ToServer], "client").unwrap_err();
-        assert!(format!("{e:#}").contains("no message from the client"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("no message from the client"),
+            "{e:#}"
+        );
         // a length that does not fit the count
         let (mut a, mut b) = MemoryChannel::pair_with_timeout(t);
         let mut bad = srv.clone();
