@@ -154,3 +154,32 @@ fn a_client_whose_server_is_gone_gets_a_clear_error() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("cannot reach the server"), "{e}");
 }
+
+#[test]
+fn a_server_that_hangs_up_fails_the_job_with_a_clear_error_at_the_client() {
+    // A "server" that accepts the client's and the proxy's connections and closes them.
+    let fake = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = fake.local_addr().unwrap().to_string();
+    let hangs_up = std::thread::spawn(move || {
+        for _ in 0..2 {
+            drop(fake.accept().unwrap());
+        }
+    });
+    let proxy = start(&["proxy", &model("digits.gnet"), "--server", &addr]);
+    let out = Command::new(EXE)
+        .args(["outsource", "client", &model("digits.gnet")])
+        .args([
+            "--input",
+            &format!("image={}", model("inputs/sample_0.json")),
+        ])
+        .args(["--proxy", &proxy.addr, "--server", &addr])
+        .output()
+        .unwrap();
+    hangs_up.join().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("the proxy's job failed"), "{e}");
+    let (_, log) = finish(proxy);
+    assert!(log[1].contains("outcome=failed"), "{log:?}");
+}
