@@ -165,6 +165,17 @@ pub fn write_frame(ch: &mut dyn Channel, o: &Outsourced, f: &Frame) -> Result<()
 /// Reads a frame for `o`'s circuit from `who`, checking magic, digest, kind
 /// (one of `want`), count and length before reading the payload.
 pub fn read_frame(ch: &mut dyn Channel, o: &Outsourced, want: &[Kind], who: &str) -> Result<Frame> {
+    let widths: Vec<(Kind, Vec<usize>)> = want.iter().map(|&k| (k, o.widths(k))).collect();
+    read_frame_with(ch, &o.model.digest, &widths, who)
+}
+
+/// [`read_frame`] given the circuit's digest and each wanted kind's value widths.
+fn read_frame_with(
+    ch: &mut dyn Channel,
+    digest: &[u8; 32],
+    want: &[(Kind, Vec<usize>)],
+    who: &str,
+) -> Result<Frame> {
     let mut head = [0u8; 4 + 1 + 32 + 16 + 4 + 8];
     ch.read_bytes(&mut head)
         .with_context(|| format!("no message from the {who}"))?;
@@ -172,9 +183,9 @@ pub fn read_frame(ch: &mut dyn Channel, o: &Outsourced, want: &[Kind], who: &str
         bail!("the {who} does not speak garnet's outsourcing protocol");
     }
     let kind = Kind::from_u8(head[4])
-        .filter(|k| want.contains(k))
+        .filter(|k| want.iter().any(|(w, _)| w == k))
         .ok_or_else(|| anyhow!("unexpected message (kind {}) from the {who}", head[4]))?;
-    if head[5..37] != o.model.digest {
+    if head[5..37] != digest[..] {
         bail!(
             "the {who} uses another circuit (its digest differs): give every role the same network"
         );
@@ -196,7 +207,9 @@ pub fn read_frame(ch: &mut dyn Channel, o: &Outsourced, want: &[Kind], who: &str
         f.reason = String::from_utf8_lossy(&b).into_owned();
         return Ok(f);
     }
-    let widths = o.widths(kind);
+    let widths = (want.iter().find(|(k, _)| *k == kind))
+        .map(|(_, w)| w.clone())
+        .unwrap_or_default();
     let per: usize = widths.iter().sum();
     let want_len = (per as u64 * count as u64).div_ceil(8);
     let want_len = if kind == Kind::ProxyHello {
@@ -510,8 +523,10 @@ pub fn server_job(
 
 /// The server: accepts clients' frames and proxies' sessions on `listener`,
 /// pairs them by job id and runs each job when both halves are there, one at a
-/// time; `log` gets each job's line (and one per refused connection). Stops
-/// after `limit` jobs.
+/// time; `log` gets each job's line (and one per refused connection). Each
+/// connection's first frame is read on its own thread, paced (a handshake
+/// deadline and a minimum rate), so a silent peer holds no job up. Stops after
+/// `limit` jobs.
 pub fn serve(
     listener: &TcpListener,
     o: &Outsourced,
@@ -520,20 +535,40 @@ pub fn serve(
     limit: Option<u64>,
     log: &mut dyn FnMut(&str),
 ) -> Result<u64> {
+    use garnet_runtime::tcp::{Pace, TcpChannel};
+    type Arrival = (std::net::SocketAddr, Result<(TcpChannel, Frame)>);
+    let (tx, rx) = std::sync::mpsc::channel::<Arrival>();
+    let accepting = listener
+        .try_clone()
+        .context("cannot share the listening socket")?;
+    let digest_of = o.model.digest;
+    let widths = [Kind::ToServer, Kind::ProxyHello].map(|k| (k, o.widths(k)));
+    std::thread::spawn(move || {
+        for conn in accepting.incoming() {
+            let Ok(stream) = conn else { continue };
+            let peer = stream
+                .peer_addr()
+                .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+            let tx = tx.clone();
+            let widths = widths.clone();
+            std::thread::spawn(move || {
+                let r = (|| -> Result<(TcpChannel, Frame)> {
+                    let mut ch = TcpChannel::new(stream, timeout)?;
+                    ch.set_pace(Pace::default());
+                    let f = read_frame_with(&mut ch, &digest_of, &widths, "peer")?;
+                    Ok((ch, f))
+                })();
+                let _ = tx.send((peer, r));
+            });
+        }
+    });
     let mut clients: HashMap<JobId, Frame> = HashMap::new();
-    let mut proxies: HashMap<JobId, (garnet_runtime::tcp::TcpChannel, u32)> = HashMap::new();
+    let mut proxies: HashMap<JobId, (TcpChannel, u32)> = HashMap::new();
     let mut done = 0;
     while limit.is_none_or(|l| done < l) {
-        let (stream, peer) = listener.accept().context("the server stopped accepting")?;
-        let mut ch = match garnet_runtime::tcp::TcpChannel::new(stream, timeout) {
-            Ok(c) => c,
-            Err(e) => {
-                log(&format!("connection from {peer} refused: {e}"));
-                continue;
-            }
-        };
-        let f = match read_frame(&mut ch, o, &[Kind::ToServer, Kind::ProxyHello], "peer") {
-            Ok(f) => f,
+        let (peer, r) = rx.recv().context("the server stopped accepting")?;
+        let (mut ch, f) = match r {
+            Ok(x) => x,
             Err(e) => {
                 log(&format!("connection from {peer} refused: {e:#}"));
                 continue;
@@ -550,6 +585,10 @@ pub fn serve(
                 clients.insert(job, f);
             }
             _ => {
+                ch.set_pace(Pace {
+                    handshake: timeout,
+                    min_rate: 0,
+                });
                 proxies.insert(job, (ch, f.count));
             }
         }
