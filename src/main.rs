@@ -44,6 +44,9 @@ enum Command {
     Run(cmd::twoparty::RunArgs),
     /// Measure garbling, evaluation, OT extension and end-to-end two-party speed.
     Bench(cmd::twoparty::BenchArgs),
+    /// Secure outsourcing (DeepSecure): a client masks its input, a proxy evaluates
+    /// with the server, only the client learns the result.
+    Outsource(cmd::outsource::Args),
 }
 
 /// A reader that closed our standard output (`garnet stats … | head`) ends the program
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => cmd::twoparty::run_evaluate(args),
         Command::Run(args) => cmd::twoparty::run_run(args),
         Command::Bench(args) => cmd::twoparty::run_bench(args),
+        Command::Outsource(args) => cmd::outsource::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ pub mod gates;
 pub mod interface;
 pub mod ir;
 mod liveness;
+pub mod outsource;
 pub mod passes;
 pub mod random;
 pub mod stats;

@@ -12,6 +12,7 @@
 //! - [`decode`]: outputs to class labels, tensors or bits.
 //! - [`serve`]: a server that opens the model once and serves every session from
 //!   it (one log line each, graceful stop), a client that connects with retry.
+//! - [`outsource`]: DeepSecure's secure outsourcing: client, proxy and server.
 //!
 //! # Example: serve a compiled network, classify a batch
 //!
@@ -64,6 +65,7 @@ pub mod demo;
 pub mod embed;
 pub mod inputs;
 pub mod model;
+pub mod outsource;
 pub mod serve;
 pub mod session;
 pub mod values;

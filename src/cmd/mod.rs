@@ -6,6 +6,7 @@ pub mod convert;
 pub mod demo;
 pub mod eval;
 pub mod import;
+pub mod outsource;
 pub mod print;
 pub mod stats;
 pub mod twoparty;

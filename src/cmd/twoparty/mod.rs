@@ -146,7 +146,11 @@ fn open(common: &Common) -> Result<Model> {
 
 /// Prints the outputs of every inference of a session: one block per inference
 /// (`inference N:` when there are several), or one JSON object per line.
-fn print_inferences(m: &Model, all: &[Vec<Option<Vec<bool>>>], json: bool) -> Result<()> {
+pub(crate) fn print_inferences(
+    m: &Model,
+    all: &[Vec<Option<Vec<bool>>>],
+    json: bool,
+) -> Result<()> {
     for (j, outputs) in all.iter().enumerate() {
         if all.len() > 1 && !json {
             println!("inference {}:", j + 1);
