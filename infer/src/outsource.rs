@@ -392,20 +392,14 @@ pub struct JobLog {
 
 impl std::fmt::Display for JobLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mib = |b: u64| b as f64 / (1 << 20) as f64;
-        write!(
+        write!(f, "{} job samples={} ", self.role, self.samples)?;
+        crate::serve::write_log_tail(
             f,
-            "{} job samples={} sent={:.1}MiB received={:.1}MiB time={:.3}s ",
-            self.role,
-            self.samples,
-            mib(self.bytes_sent),
-            mib(self.bytes_received),
-            self.seconds
-        )?;
-        match &self.outcome {
-            Ok(()) => f.write_str("outcome=ok"),
-            Err(e) => write!(f, "outcome=failed: {e}"),
-        }
+            self.bytes_sent,
+            self.bytes_received,
+            self.seconds,
+            &self.outcome,
+        )
     }
 }
 

@@ -57,20 +57,40 @@ pub struct SessionLog {
 
 impl fmt::Display for SessionLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mib = |b: u64| b as f64 / (1 << 20) as f64;
         write!(
             f,
-            "session client={} inferences={} sent={:.1}MiB received={:.1}MiB time={:.3}s ",
-            self.peer,
-            self.inferences,
-            mib(self.bytes_sent),
-            mib(self.bytes_received),
-            self.seconds
+            "session client={} inferences={} ",
+            self.peer, self.inferences
         )?;
-        match &self.outcome {
-            Ok(()) => f.write_str("outcome=ok"),
-            Err(e) => write!(f, "outcome=failed: {e}"),
-        }
+        write_log_tail(
+            f,
+            self.bytes_sent,
+            self.bytes_received,
+            self.seconds,
+            &self.outcome,
+        )
+    }
+}
+
+/// The end of a log line, the same for every role: traffic, time, outcome.
+pub(crate) fn write_log_tail(
+    f: &mut fmt::Formatter<'_>,
+    sent: u64,
+    received: u64,
+    seconds: f64,
+    outcome: &Result<(), String>,
+) -> fmt::Result {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    write!(
+        f,
+        "sent={:.1}MiB received={:.1}MiB time={:.3}s ",
+        mib(sent),
+        mib(received),
+        seconds
+    )?;
+    match outcome {
+        Ok(()) => f.write_str("outcome=ok"),
+        Err(e) => write!(f, "outcome=failed: {e}"),
     }
 }
 
