@@ -266,9 +266,8 @@ where
             if top >= max {
                 return Err(bad_gate(count, &g, max));
             }
-            let n = (top + 1).max(labels.len() * 2).min(max);
-            labels_vec.resize(n, Block::ZERO);
-            stamp_vec.resize(n, 0);
+            let want = (top + 1).max(labels.len() * 2).min(max) as u32;
+            hold(labels_vec, stamp_vec, want, max);
             (labels, stamp) = (&mut labels_vec[..], &mut stamp_vec[..]);
         }
         let e = *epoch;
@@ -448,9 +447,8 @@ where
             if top >= max {
                 return Err(bad_gate(count, &g, max));
             }
-            let n = (top + 1).max(labels.len() * 2).min(max);
-            labels_vec.resize(n, Block::ZERO);
-            stamp_vec.resize(n, 0);
+            let want = (top + 1).max(labels.len() * 2).min(max) as u32;
+            hold(labels_vec, stamp_vec, want, max);
             (labels, stamp) = (&mut labels_vec[..], &mut stamp_vec[..]);
         }
         let e = *epoch;
